@@ -1,0 +1,89 @@
+// Argument handling shared by the commands (SPEC.md section 5).
+
+import { MAX_KEY, MAX_VALUE } from "../limits";
+import { textNew, textFree, textLen } from "../mem/text";
+import {
+  Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
+  T_STRING, T_SYMBOL,
+} from "../slp/format";
+import { printValue } from "../slp/print";
+import { copyValue } from "../slp/value";
+import { kvSet } from "../kv/store";
+import { fUnit, fCtx, fLevel, setPc, setA } from "./frame";
+import { A_CONT, A_ERR, evalObj, failCmd, takeRet } from "./machine";
+import { setRet } from "../sched/task";
+
+/** Arguments of the call in frame f (the head not counted). */
+@inline export function argc(f: usize): i32 {
+  return <i32>listCount(fUnit(f)) - 1;
+}
+
+/** Argument i (1-based) of the call in frame f. */
+@inline export function arg(f: usize, i: i32): Value {
+  return listChild(fUnit(f), <u32>i);
+}
+
+/** Evaluates argument i; its value will be in the task's ret when frame f runs at `next`. */
+export function evalArg(t: usize, f: usize, i: i32, next: i32): i32 {
+  setPc(f, next);
+  return evalObj(t, arg(f, i), fCtx(f), fLevel(f) + 1);
+}
+
+/** Key argument i: a plain symbol or a string is taken as written, anything else is evaluated. */
+export function evalKeyArg(t: usize, f: usize, i: i32, next: i32): i32 {
+  let a = arg(f, i);
+  let tag = vtag(a);
+  if (tag == T_STRING || (tag == T_SYMBOL && load<u8>(textOf(a)) != 36)) {
+    setPc(f, next);
+    setRet(t, retain(a));
+    return A_CONT;
+  }
+  return evalArg(t, f, i, next);
+}
+
+/** Checks the key in the task's ret and keeps it in slot A; an empty key is allowed for prefixes. */
+export function takeKey(t: usize, f: usize, cmd: i32, allowEmpty: bool): i32 {
+  let k = takeRet(t);
+  let tag = vtag(k);
+  if (tag != T_STRING && tag != T_SYMBOL) {
+    release(k);
+    return failCmd(t, cmd, "key must be a symbol or string");
+  }
+  let n = textLenOf(k);
+  if (n > MAX_KEY || (n == 0 && !allowEmpty)) {
+    release(k);
+    return failCmd(t, cmd, "invalid key length");
+  }
+  setA(f, k);
+  return A_CONT;
+}
+
+/** A non-negative integer argument value, or -1. Values past 2^32-1 are clamped. */
+export function nonNegative(v: Value): i64 {
+  if (!isInt(v)) return -1;
+  let x = intOf(v);
+  if (x < 0) return -1;
+  return x > 0xffffffff ? 0xffffffff : x;
+}
+
+/**
+ * Stores v under key k after the MAX_VALUE check; A_CONT on success, else the error
+ * (`value too large`, `store full`). Does not take v's reference.
+ */
+export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
+  let x = textNew(64);
+  if (!x) return failCmd(t, cmd, "store full");
+  x = printValue(x, v, MAX_VALUE);
+  if (!x) return failCmd(t, cmd, "store full");
+  let len = textLen(x);
+  textFree(x);
+  if (len > MAX_VALUE) return failCmd(t, cmd, "value too large");
+  let own = copyValue(v);
+  if (!own) return failCmd(t, cmd, "store full");
+  let ok = kvSet(textOf(k), textLenOf(k), own);
+  release(own);
+  if (!ok) return failCmd(t, cmd, "store full");
+  return A_CONT;
+}
+
+export { A_ERR, vbuf };

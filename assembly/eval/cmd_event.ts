@@ -1,0 +1,135 @@
+// core/event/pub and core/event/sub (SPEC.md section 5).
+
+import { MAX_SUBS } from "../limits";
+import { textNew, textStr, textInt, textPtr, textLen, textFree, bytesEqStr } from "../mem/text";
+import {
+  Value, vtag, vbuf, release, textOf, textLenOf, isInt, intOf, makeString, T_SYMBOL, T_STRING,
+  T_BODY, T_CALL,
+} from "../slp/format";
+import { TRUE } from "../slp/errors";
+import { copyValue } from "../slp/value";
+import { queueFull, queuePush, Q_EVENT, Q_REQUEST } from "../events/queue";
+import { subAdd, subCount } from "../events/subs";
+import { processors } from "../sched/config";
+import { fPc, fA, setA, fX, setX, fY, setY } from "./frame";
+import { A_CONT, A_RET, A_BLOCK, C_PUB, C_SUB, failCmd, fail, failValue, takeRet } from "./machine";
+import { argc, arg, evalArg } from "./args";
+import { setRet } from "../sched/task";
+import { waitForQueueRoom, isDeadlockVictim } from "../sched/scheduler";
+
+/** The channel a value names: 0 for EXEC, 1..6 for A..F, -1 for anything else. */
+export function channelOf(v: Value): i32 {
+  if (vtag(v) != T_SYMBOL) return -1;
+  let p = textOf(v);
+  let n = textLenOf(v);
+  if (n == 1) {
+    let c = <i32>load<u8>(p) - 64;
+    return c >= 1 && c <= 6 ? c : -1;
+  }
+  return bytesEqStr(p, n, "EXEC") ? 0 : -1;
+}
+
+/** A topic value, or -1 when it is not an integer 0..65535. */
+function topicOf(v: Value): i32 {
+  if (!isInt(v)) return -1;
+  let x = intOf(v);
+  return x >= 0 && x <= 65535 ? <i32>x : -1;
+}
+
+function noProcessor(t: usize, n: i32): i32 {
+  let x = textNew(40);
+  x = textStr(x, "core/event/pub: no processor ");
+  x = textInt(x, n);
+  let e: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
+  if (x) textFree(x);
+  if (!e) return fail(t, "out of memory");
+  return failValue(t, e);
+}
+
+// pub: x = channel, y = topic, a = payload
+export function stepPub(t: usize, f: usize): i32 {
+  switch (fPc(f)) {
+    case 0:
+      if (argc(f) != 3) return failCmd(t, C_PUB, "expected 3 arguments");
+      return evalArg(t, f, 1, 1);
+    case 1: {
+      let v = takeRet(t);
+      let ch = channelOf(v);
+      release(v);
+      if (ch < 0) return failCmd(t, C_PUB, "invalid channel");
+      setX(f, <u32>ch);
+      return evalArg(t, f, 2, 2);
+    }
+    case 2: {
+      let v = takeRet(t);
+      let topic = topicOf(v);
+      release(v);
+      if (topic < 0) return failCmd(t, C_PUB, "topic must be an integer 0..65535");
+      if (fX(f) == 0 && topic >= processors) return noProcessor(t, topic);
+      setY(f, <u32>topic);
+      return evalArg(t, f, 3, 3);
+    }
+    case 3: {
+      let v = takeRet(t);
+      setA(f, v);
+      if (fX(f) == 0) {
+        let tag = vtag(v);
+        if (tag != T_STRING && tag != T_BODY && tag != T_CALL) {
+          return failCmd(t, C_PUB, "EXEC payload must be code");
+        }
+      }
+      // fall through to the enqueue attempt
+      store<u16>(f, 4, 2);
+      return A_CONT;
+    }
+    default: {
+      if (queueFull()) {
+        if (isDeadlockVictim(t)) return failCmd(t, C_PUB, "queue full");
+        waitForQueueRoom(t);
+        return A_BLOCK;
+      }
+      let ch = <i32>fX(f);
+      let ok = ch == 0
+        ? queuePush(Q_REQUEST, 0, 0, 0, <i32>fY(f), fA(f))
+        : queuePush(Q_EVENT, ch, <i32>fY(f), 0, -1, fA(f));
+      if (!ok) return fail(t, "out of memory");
+      setA(f, 0); // the queue holds the payload now
+      setRet(t, TRUE);
+      return A_RET;
+    }
+  }
+}
+
+// sub: x = channel
+export function stepSub(t: usize, f: usize): i32 {
+  switch (fPc(f)) {
+    case 0:
+      if (argc(f) != 3) return failCmd(t, C_SUB, "expected 3 arguments");
+      return evalArg(t, f, 1, 1);
+    case 1: {
+      let v = takeRet(t);
+      let ch = channelOf(v);
+      release(v);
+      if (ch < 1) return failCmd(t, C_SUB, "invalid channel");
+      setX(f, <u32>ch);
+      return evalArg(t, f, 2, 2);
+    }
+    default: {
+      let v = takeRet(t);
+      let topic = topicOf(v);
+      release(v);
+      if (topic < 0) return failCmd(t, C_SUB, "topic must be an integer 0..65535");
+      let body = arg(f, 3);
+      if (vtag(body) != T_BODY) return failCmd(t, C_SUB, "expected a body");
+      if (subCount() >= MAX_SUBS) return failCmd(t, C_SUB, "too many subscriptions");
+      let own = copyValue(body);
+      if (!own) return fail(t, "out of memory");
+      if (!subAdd(<i32>fX(f), topic, vbuf(own))) {
+        release(own);
+        return failCmd(t, C_SUB, "too many subscriptions");
+      }
+      setRet(t, TRUE);
+      return A_RET;
+    }
+  }
+}

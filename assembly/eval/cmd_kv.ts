@@ -1,0 +1,196 @@
+// core/kv/*: set, get, del, exists, snx, cas, iterate (SPEC.md section 5). Each runs
+// inside one frame step once its arguments are in, so no task ever sees another in the
+// middle of a K/V operation: snx and cas are atomic.
+
+import {
+  Value, vtag, retain, release, textOf, textLenOf, makeString, T_BODY,
+} from "../slp/format";
+import { TRUE, FALSE, boolValue } from "../slp/errors";
+import { valuesEqual } from "../slp/value";
+import { kvGet, kvFind, kvDel, kvWindow } from "../kv/store";
+import { ctxNew, ctxSet, V_KEY, V_RESULT } from "./context";
+import {
+  fPc, setPc, fA, setB, fB, fX, setX, fY, setY, fZ, setZ, fIdx, setIdx, fCtx, fLevel,
+} from "./frame";
+import {
+  A_CONT, A_RET, C_SET, C_GET, C_DEL, C_EXISTS, C_SNX, C_CAS, C_ITERATE, failCmd, fail, takeRet,
+  pushSeq,
+} from "./machine";
+import { argc, arg, evalArg, evalKeyArg, takeKey, nonNegative, storeValue } from "./args";
+import { setRet } from "../sched/task";
+
+function ret(t: usize, v: Value): i32 {
+  setRet(t, v);
+  return A_RET;
+}
+
+export function stepSet(t: usize, f: usize): i32 {
+  switch (fPc(f)) {
+    case 0:
+      if (argc(f) != 2) return failCmd(t, C_SET, "expected 2 arguments");
+      return evalKeyArg(t, f, 1, 1);
+    case 1: {
+      let a = takeKey(t, f, C_SET, false);
+      if (a != A_CONT) return a;
+      return evalArg(t, f, 2, 2);
+    }
+    default: {
+      let v = takeRet(t);
+      let a = storeValue(t, C_SET, fA(f), v);
+      release(v);
+      if (a != A_CONT) return a;
+      return ret(t, TRUE);
+    }
+  }
+}
+
+export function stepGet(t: usize, f: usize): i32 {
+  if (fPc(f) == 0) {
+    if (argc(f) != 1) return failCmd(t, C_GET, "expected 1 argument");
+    return evalKeyArg(t, f, 1, 1);
+  }
+  let a = takeKey(t, f, C_GET, false);
+  if (a != A_CONT) return a;
+  let k = fA(f);
+  let v = kvGet(textOf(k), textLenOf(k));
+  if (!v) return failCmd(t, C_GET, "key not found");
+  return ret(t, retain(v));
+}
+
+export function stepDel(t: usize, f: usize): i32 {
+  if (fPc(f) == 0) {
+    if (argc(f) != 1) return failCmd(t, C_DEL, "expected 1 argument");
+    return evalKeyArg(t, f, 1, 1);
+  }
+  let a = takeKey(t, f, C_DEL, false);
+  if (a != A_CONT) return a;
+  let k = fA(f);
+  kvDel(textOf(k), textLenOf(k));
+  return ret(t, TRUE);
+}
+
+export function stepExists(t: usize, f: usize): i32 {
+  if (fPc(f) == 0) {
+    if (argc(f) != 1) return failCmd(t, C_EXISTS, "expected 1 argument");
+    return evalKeyArg(t, f, 1, 1);
+  }
+  let a = takeKey(t, f, C_EXISTS, false);
+  if (a != A_CONT) return a;
+  let k = fA(f);
+  return ret(t, boolValue(kvFind(textOf(k), textLenOf(k)) != 0));
+}
+
+export function stepSnx(t: usize, f: usize): i32 {
+  switch (fPc(f)) {
+    case 0:
+      if (argc(f) != 2) return failCmd(t, C_SNX, "expected 2 arguments");
+      return evalKeyArg(t, f, 1, 1);
+    case 1: {
+      let a = takeKey(t, f, C_SNX, false);
+      if (a != A_CONT) return a;
+      return evalArg(t, f, 2, 2);
+    }
+    default: {
+      let v = takeRet(t);
+      let k = fA(f);
+      if (kvFind(textOf(k), textLenOf(k))) {
+        release(v);
+        return ret(t, FALSE);
+      }
+      let a = storeValue(t, C_SNX, k, v);
+      release(v);
+      if (a != A_CONT) return a;
+      return ret(t, TRUE);
+    }
+  }
+}
+
+export function stepCas(t: usize, f: usize): i32 {
+  switch (fPc(f)) {
+    case 0:
+      if (argc(f) != 3) return failCmd(t, C_CAS, "expected 3 arguments");
+      return evalKeyArg(t, f, 1, 1);
+    case 1: {
+      let a = takeKey(t, f, C_CAS, false);
+      if (a != A_CONT) return a;
+      return evalArg(t, f, 2, 2);
+    }
+    case 2:
+      setB(f, takeRet(t));
+      return evalArg(t, f, 3, 3);
+    default: {
+      let v = takeRet(t);
+      let k = fA(f);
+      let cur = kvGet(textOf(k), textLenOf(k));
+      if (!cur || !valuesEqual(cur, fB(f))) {
+        release(v);
+        return ret(t, FALSE);
+      }
+      let a = storeValue(t, C_CAS, k, v);
+      release(v);
+      if (a != A_CONT) return a;
+      return ret(t, TRUE);
+    }
+  }
+}
+
+// iterate: x = offset, then keys left; y = snapshot; idx = cursor in it; z = step context
+export function stepIterate(t: usize, f: usize): i32 {
+  switch (fPc(f)) {
+    case 0:
+      if (argc(f) != 4) return failCmd(t, C_ITERATE, "expected 4 arguments");
+      return evalKeyArg(t, f, 1, 1);
+    case 1: {
+      let a = takeKey(t, f, C_ITERATE, true);
+      if (a != A_CONT) return a;
+      return evalArg(t, f, 2, 2);
+    }
+    case 2: {
+      let v = takeRet(t);
+      let n = nonNegative(v);
+      release(v);
+      if (n < 0) return failCmd(t, C_ITERATE, "offset must be a non-negative integer");
+      setX(f, <u32>n);
+      return evalArg(t, f, 3, 3);
+    }
+    case 3: {
+      let v = takeRet(t);
+      let limit = nonNegative(v);
+      release(v);
+      if (limit < 0) return failCmd(t, C_ITERATE, "limit must be a non-negative integer");
+      if (vtag(arg(f, 4)) != T_BODY) return failCmd(t, C_ITERATE, "expected a body");
+      let k = fA(f);
+      let snap = kvWindow(textOf(k), textLenOf(k), fX(f), <u32>limit);
+      if (!snap) return fail(t, "out of memory");
+      setY(f, <u32>snap);
+      setX(f, load<u32>(snap));
+      setIdx(f, 4);
+      let c = ctxNew(fCtx(f));
+      if (!c) return fail(t, "out of memory");
+      setZ(f, <u32>c);
+      setPc(f, 4);
+      return A_CONT;
+    }
+    case 4: {
+      // next key of the window that still exists
+      let left = fX(f);
+      if (left == 0) return ret(t, TRUE);
+      setX(f, left - 1);
+      let p = <usize>fY(f) + <usize>fIdx(f);
+      let n = load<i32>(p);
+      setIdx(f, fIdx(f) + 4 + <u32>n);
+      if (!kvFind(p + 4, n)) return A_CONT;
+      let key = makeString(p + 4, n);
+      if (!key) return fail(t, "out of memory");
+      let c = <usize>fZ(f);
+      ctxSet(c, V_KEY, key);
+      ctxSet(c, V_RESULT, 0);
+      setPc(f, 5);
+      return pushSeq(t, arg(f, 4), c, fLevel(f) + 1, 0);
+    }
+    default:
+      release(takeRet(t));
+      setPc(f, 4);
+      return A_CONT;
+  }
+}

@@ -1,0 +1,148 @@
+// The K/V store: a sorted array of entry pointers, searched by binary search, so that
+// lookups are O(log n) and a prefix walk is O(log n + k). Inserting moves the tail of
+// the array (a memmove of 4-byte pointers): the right trade for the few thousand keys
+// a microcontroller holds, with one 4-byte slot of overhead per key.
+//
+// An entry is one heap block: [u32 value buffer][u32 key length][key bytes]. The value
+// is a whole SLP buffer (format.ts, its root at HEADER) kept by reference count, so
+// `get` hands out the stored object without copying it.
+
+import { alloc, free, realloc } from "../mem/heap";
+import { bytesCompare } from "../mem/text";
+import { Value, HEADER, mkv, vbuf, retainBuf, releaseBuf } from "../slp/format";
+
+let index: usize = 0; // u32 entry pointers, sorted by key
+let count: u32 = 0;
+let cap: u32 = 0;
+
+@inline function entryAt(i: u32): usize {
+  return <usize>load<u32>(index + (<usize>i << 2));
+}
+@inline export function entryKeyLen(e: usize): i32 {
+  return load<i32>(e, 4);
+}
+@inline export function entryKey(e: usize): usize {
+  return e + 8;
+}
+@inline export function entryValue(e: usize): Value {
+  return mkv(load<u32>(e), HEADER);
+}
+
+export function kvCount(): u32 {
+  return count;
+}
+
+/** Position of the first key >= (p, n). */
+export function lowerBound(p: usize, n: i32): u32 {
+  let lo: u32 = 0, hi = count;
+  while (lo < hi) {
+    let mid = (lo + hi) >>> 1;
+    let e = entryAt(mid);
+    if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The entry for key (p, n), or 0. */
+export function kvFind(p: usize, n: i32): usize {
+  let i = lowerBound(p, n);
+  if (i >= count) return 0;
+  let e = entryAt(i);
+  return bytesCompare(entryKey(e), entryKeyLen(e), p, n) == 0 ? e : 0;
+}
+
+/** The stored value (not retained), or 0 when the key is missing. */
+export function kvGet(p: usize, n: i32): Value {
+  let e = kvFind(p, n);
+  return e ? entryValue(e) : 0;
+}
+
+/**
+ * Stores value v (the root of its buffer, see copyValue; the store takes a reference) under key
+ * (p, n). Returns false, changing nothing, when memory runs out.
+ */
+export function kvSet(p: usize, n: i32, v: Value): bool {
+  let i = lowerBound(p, n);
+  if (i < count) {
+    let e = entryAt(i);
+    if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) == 0) {
+      let old = load<u32>(e);
+      retainBuf(vbuf(v));
+      store<u32>(e, <u32>vbuf(v));
+      releaseBuf(old);
+      return true;
+    }
+  }
+  if (count == cap) {
+    let ncap: u32 = cap ? cap * 2 : 16;
+    let q = realloc(index, <usize>ncap << 2, <usize>count << 2);
+    if (!q) return false;
+    index = q;
+    cap = ncap;
+  }
+  let e = alloc(8 + <usize>n);
+  if (!e) return false;
+  retainBuf(vbuf(v));
+  store<u32>(e, <u32>vbuf(v));
+  store<i32>(e, n, 4);
+  memory.copy(e + 8, p, n);
+  let slot = index + (<usize>i << 2);
+  memory.copy(slot + 4, slot, <usize>(count - i) << 2);
+  store<u32>(slot, <u32>e);
+  count++;
+  return true;
+}
+
+/** Removes key (p, n) if present. */
+export function kvDel(p: usize, n: i32): void {
+  let i = lowerBound(p, n);
+  if (i >= count) return;
+  let e = entryAt(i);
+  if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) != 0) return;
+  releaseBuf(load<u32>(e));
+  free(e);
+  let slot = index + (<usize>i << 2);
+  memory.copy(slot, slot + 4, <usize>(count - i - 1) << 2);
+  count--;
+}
+
+function hasPrefix(e: usize, p: usize, n: i32): bool {
+  if (entryKeyLen(e) < n) return false;
+  return memory.compare(entryKey(e), p, n) == 0;
+}
+
+/**
+ * A snapshot of the window of keys starting with prefix (p, n): skip `offset` of them,
+ * take at most `limit`. Returns a heap block [u32 count] then per key [u32 len][bytes],
+ * or 0 when out of memory.
+ */
+export function kvWindow(p: usize, n: i32, offset: u32, limit: u32): usize {
+  let start = lowerBound(p, n);
+  let i = start;
+  // skip the offset (the matching keys are contiguous)
+  let skipped: u32 = 0;
+  while (skipped < offset && i < count && hasPrefix(entryAt(i), p, n)) { i++; skipped++; }
+  let first = i;
+  let bytes: usize = 4;
+  let taken: u32 = 0;
+  while (taken < limit && i < count) {
+    let e = entryAt(i);
+    if (!hasPrefix(e, p, n)) break;
+    bytes += 4 + <usize>entryKeyLen(e);
+    taken++;
+    i++;
+  }
+  let snap = alloc(bytes);
+  if (!snap) return 0;
+  store<u32>(snap, taken);
+  let w = snap + 4;
+  for (let j: u32 = 0; j < taken; j++) {
+    let e = entryAt(first + j);
+    let kn = entryKeyLen(e);
+    store<i32>(w, kn);
+    memory.copy(w + 4, entryKey(e), kn);
+    w += 4 + kn;
+  }
+  return snap;
+}

@@ -1,0 +1,193 @@
+// The image's own allocator: segregated free lists with boundary tags, over linear
+// memory that grows on demand up to a page ceiling. Unlike the AssemblyScript runtimes,
+// a refused memory.grow returns 0 instead of trapping, so every caller can turn memory
+// exhaustion into an error value (SPEC.md: "store full").
+//
+// Block layout (addresses are 4 mod 8 so that payloads are 8-aligned):
+//   used: [u32 size|USED|PREV_USED] payload...
+//   free: [u32 size|PREV_USED] [u32 next] [u32 prev] ... [u32 size]   (footer)
+// `size` counts the header; it is a multiple of 8 and at least MIN_BLOCK.
+
+const USED: u32 = 1;
+const PREV_USED: u32 = 2;
+const FLAGS: u32 = 7;
+const MIN_BLOCK: u32 = 16;
+const BINS: i32 = 32;
+const PAGE: u32 = 65536;
+
+let binHeads: usize = 0; // BINS u32 list heads
+let binMap: u32 = 0; // bit i set when bin i is non-empty
+let heapStart: usize = 0;
+let heapEnd: usize = 0; // address of the end marker (a header with USED set)
+let maxPages: i32 = 256;
+let usedBytes: usize = 0;
+
+export function heapInit(pages: i32): void {
+  maxPages = pages;
+  binHeads = (__heap_base + 7) & ~7;
+  memory.fill(binHeads, 0, BINS * 4);
+  // first block header at 4 mod 8
+  heapStart = ((binHeads + BINS * 4 + 7) & ~7) + 4;
+  heapEnd = heapStart;
+  ensureMemory(heapEnd + 4);
+  store<u32>(heapEnd, USED | PREV_USED);
+}
+
+export function heapLimitPages(pages: i32): void {
+  maxPages = pages;
+}
+
+/** True for addresses the heap never frees (static data and immortal objects). */
+export function heapOwns(p: usize): bool {
+  return p >= heapStart;
+}
+
+export function heapUsed(): usize {
+  return usedBytes;
+}
+
+export function heapReserved(): usize {
+  return heapEnd + 4 - heapStart;
+}
+
+function ensureMemory(end: usize): bool {
+  let have = <usize>memory.size() * PAGE;
+  if (end <= have) return true;
+  let need = <i32>((end - have + PAGE - 1) / PAGE);
+  if (memory.size() + need > maxPages) return false;
+  return memory.grow(need) >= 0;
+}
+
+@inline function binOf(size: u32): i32 {
+  return 31 - clz<u32>(size);
+}
+
+function unlink(b: usize, size: u32): void {
+  let next = load<u32>(b, 4);
+  let prev = load<u32>(b, 8);
+  if (prev) store<u32>(prev, next, 4);
+  else {
+    let bin = binOf(size);
+    store<u32>(binHeads + (<usize>bin << 2), next);
+    if (!next) binMap &= ~(<u32>1 << bin);
+  }
+  if (next) store<u32>(next, prev, 8);
+}
+
+function link(b: usize, size: u32): void {
+  let bin = binOf(size);
+  let slot = binHeads + (<usize>bin << 2);
+  let head = load<u32>(slot);
+  store<u32>(b, head, 4);
+  store<u32>(b, 0, 8);
+  if (head) store<u32>(head, <u32>b, 8);
+  store<u32>(slot, <u32>b);
+  binMap |= <u32>1 << bin;
+  store<u32>(b + size - 4, size); // footer
+}
+
+/** Turns [b, b+size) into a free block, merging with free neighbours. */
+function release(b: usize, size: u32, prevUsed: u32): void {
+  if (!prevUsed) {
+    let psize = load<u32>(b - 4);
+    b -= psize;
+    unlink(b, psize);
+    size += psize;
+    prevUsed = load<u32>(b) & PREV_USED;
+  }
+  let n = b + size;
+  let nh = load<u32>(n);
+  if (!(nh & USED)) {
+    let nsize = nh & ~FLAGS;
+    unlink(n, nsize);
+    size += nsize;
+    n = b + size;
+    nh = load<u32>(n);
+  }
+  store<u32>(n, nh & ~PREV_USED);
+  store<u32>(b, size | prevUsed);
+  link(b, size);
+}
+
+function findFree(need: u32): usize {
+  let bin = binOf(need);
+  // first fit inside the exact bin
+  let b = <usize>load<u32>(binHeads + (<usize>bin << 2));
+  while (b) {
+    if ((load<u32>(b) & ~FLAGS) >= need) return b;
+    b = load<u32>(b, 4);
+  }
+  // any block of a larger bin is big enough
+  let higher = bin < 31 ? binMap & ~((<u32>2 << bin) - 1) : 0;
+  if (!higher) return 0;
+  return load<u32>(binHeads + (<usize>ctz<u32>(higher) << 2));
+}
+
+function grow(need: u32): bool {
+  // The end marker becomes the header of the new free space, which runs to the
+  // end of linear memory (a multiple of 8, so the new marker sits at 4 mod 8).
+  if (!ensureMemory(heapEnd + need + 4)) return false;
+  let endHeader = load<u32>(heapEnd);
+  let b = heapEnd;
+  heapEnd = <usize>memory.size() * PAGE - 4;
+  store<u32>(heapEnd, USED);
+  release(b, <u32>(heapEnd - b), endHeader & PREV_USED);
+  return true;
+}
+
+/** Allocates `n` bytes (8-aligned); returns 0 when memory runs out. */
+export function alloc(n: usize): usize {
+  if (n > 0x7ff00000) return 0;
+  let need = <u32>((n + 4 + 7) & ~7);
+  if (need < MIN_BLOCK) need = MIN_BLOCK;
+  let b = findFree(need);
+  if (!b) {
+    if (!grow(need)) return 0;
+    b = findFree(need);
+    if (!b) return 0;
+  }
+  let h = load<u32>(b);
+  let size = h & ~FLAGS;
+  unlink(b, size);
+  let rest = size - need;
+  if (rest >= MIN_BLOCK) {
+    store<u32>(b, need | USED | (h & PREV_USED));
+    let r = b + need;
+    store<u32>(r, rest | PREV_USED);
+    link(r, rest);
+    size = need;
+  } else {
+    store<u32>(b, size | USED | (h & PREV_USED));
+    let n2 = b + size;
+    store<u32>(n2, load<u32>(n2) | PREV_USED);
+  }
+  usedBytes += size;
+  return b + 4;
+}
+
+/** Frees a block from alloc; 0 is ignored. */
+export function free(p: usize): void {
+  if (!p) return;
+  let b = p - 4;
+  let h = load<u32>(b);
+  let size = h & ~FLAGS;
+  usedBytes -= size;
+  release(b, size, h & PREV_USED);
+}
+
+/** Usable bytes of an allocated block. */
+export function blockSize(p: usize): usize {
+  return (load<u32>(p - 4) & ~FLAGS) - 4;
+}
+
+/** Grows or shrinks a block, keeping its first `keep` bytes; 0 (and `p` untouched) on failure. */
+export function realloc(p: usize, n: usize, keep: usize): usize {
+  if (p && blockSize(p) >= n) return p;
+  let q = alloc(n);
+  if (!q) return 0;
+  if (p) {
+    memory.copy(q, p, keep);
+    free(p);
+  }
+  return q;
+}

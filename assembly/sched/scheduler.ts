@@ -1,0 +1,480 @@
+// The cooperative scheduler of SPEC.md section 6: processors that run their requests
+// one at a time, handler tasks created per event and consumer, a round-robin of runnable
+// tasks, step slices, await timers and queue backpressure.
+
+import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES } from "../limits";
+import { hostResult, hostLog, hostEvent, hostNow } from "../host";
+import { alloc, free } from "../mem/heap";
+import { textNew, textStr, textByte, textInt, textPtr, textLen, textFree } from "../mem/text";
+import {
+  Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textLenOf, T_STRING,
+  T_BODY, T_CALL, T_ERROR,
+} from "../slp/format";
+import { channelSymbol, oomError } from "../slp/errors";
+import { printValue, printErrorMessage } from "../slp/print";
+import { parse } from "../slp/parse";
+import { ctxNew, ctxFree, ctxSet, V_DATA, V_CHANNEL, V_TOPIC } from "../eval/context";
+import { runTask, pushSeq, pushOne, unwind, R_DONE, R_YIELD, fail } from "../eval/machine";
+import {
+  queueLength, queueFull, queuePush, queueCompact, qEntry, qKind, qChannel, qTopic, qReq,
+  qPayload, qSeq, qProc, Q_EVENT, Q_REQUEST,
+} from "../events/queue";
+import {
+  subCount, subAt, subChannel, subTopic, subOrder, subBody, waiterAt, wActive, wChannel, wTopic,
+  wFromSeq, wOrder, wTask, wBlocked, setBlocked, wGot, setGot, wDeadline,
+} from "../events/subs";
+import {
+  taskNew, taskFreeMemory, taskOwnsCtx, setHandlerInfo, tState, setState, tKind, tReq, tProc,
+  tRet, setRet, tCtx, tNext, setNext, tChannel, tTopic, setInterrupted, tOrder, setOrder,
+  S_RUNNABLE, S_AWAIT, S_QUEUE, TK_REQUEST, TK_EXEC, TK_HANDLER,
+} from "./task";
+import { processors, maxInput, totalSteps } from "./config";
+
+// processor i: +0 u32 context (persists across its requests) +4 u32 running task
+const procs = memory.data(MAX_PROCESSORS * 8);
+let runHead: usize = 0;
+let runTail: usize = 0;
+let handlerTasks: i32 = 0;
+let liveTasks: i32 = 0;
+// tasks waiting for queue room, in the order they started waiting
+let queueWaitOrder: u32 = 0;
+let deadlockVictim: usize = 0;
+// host event watches: +0 i32 channel (0 = free) +4 i32 topic (-1 = all)
+const watches = memory.data(MAX_WATCHES * 8);
+
+export function schedInit(): bool {
+  for (let i = 0; i < processors; i++) {
+    let c = ctxNew(0);
+    if (!c) return false;
+    store<u32>(procs + (<usize>i << 3), <u32>c);
+    store<u32>(procs + (<usize>i << 3), 0, 4);
+  }
+  return true;
+}
+
+export function liveTaskCount(): i32 {
+  return liveTasks;
+}
+
+function pushRun(t: usize): void {
+  setState(t, S_RUNNABLE);
+  setNext(t, 0);
+  if (runTail) setNext(runTail, t);
+  else runHead = t;
+  runTail = t;
+}
+
+function popRun(): usize {
+  let t = runHead;
+  if (t) {
+    runHead = tNext(t);
+    if (!runHead) runTail = 0;
+    setNext(t, 0);
+  }
+  return t;
+}
+
+// ---- queue backpressure ----
+
+/** Called by core/event/pub when the queue is full: the task waits for room. */
+export function waitForQueueRoom(t: usize): void {
+  setState(t, S_QUEUE);
+  setOrder(t, ++queueWaitOrder);
+}
+
+/** True once for the task chosen to break a queue deadlock (see breakDeadlock). */
+export function isDeadlockVictim(t: usize): bool {
+  if (t != deadlockVictim) return false;
+  deadlockVictim = 0;
+  return true;
+}
+
+// Tasks are few (processors + MAX_HANDLER_TASKS), so waiting tasks are found by a scan
+// of a small registry rather than kept in another list.
+const REGISTRY = MAX_PROCESSORS + MAX_HANDLER_TASKS;
+const registry = memory.data(REGISTRY * 4);
+
+function register(t: usize): void {
+  for (let i = 0; i < REGISTRY; i++) {
+    let slot = registry + (<usize>i << 2);
+    if (!load<u32>(slot)) { store<u32>(slot, <u32>t); liveTasks++; return; }
+  }
+}
+
+function unregister(t: usize): void {
+  for (let i = 0; i < REGISTRY; i++) {
+    let slot = registry + (<usize>i << 2);
+    if (load<u32>(slot) == <u32>t) { store<u32>(slot, 0); liveTasks--; return; }
+  }
+}
+
+/** Wakes every task waiting for queue room, oldest first; each retries its publish. */
+function wakeQueueWaiters(): void {
+  if (queueFull()) return;
+  while (true) {
+    let best: usize = 0;
+    for (let i = 0; i < REGISTRY; i++) {
+      let t = <usize>load<u32>(registry + (<usize>i << 2));
+      if (t && tState(t) == S_QUEUE && (!best || tOrder(t) < tOrder(best))) best = t;
+    }
+    if (!best) return;
+    pushRun(best);
+  }
+}
+
+/**
+ * Nothing can run, the queue is full and publishers wait for room that can only come
+ * from handler tasks that cannot start: the oldest waiting publisher gets
+ * `core/event/pub: queue full` instead of waiting forever.
+ */
+function breakDeadlock(): void {
+  if (runHead || !queueFull()) return;
+  let best: usize = 0;
+  for (let i = 0; i < REGISTRY; i++) {
+    let t = <usize>load<u32>(registry + (<usize>i << 2));
+    if (t && tState(t) == S_QUEUE && (!best || tOrder(t) < tOrder(best))) best = t;
+  }
+  if (!best) return;
+  deadlockVictim = best;
+  pushRun(best);
+}
+
+// ---- starting tasks ----
+
+function procCtx(p: i32): usize {
+  return load<u32>(procs + (<usize>p << 3));
+}
+
+function procTask(p: i32): usize {
+  return load<u32>(procs + (<usize>p << 3), 4);
+}
+
+function setProcTask(p: i32, t: usize): void {
+  store<u32>(procs + (<usize>p << 3), <u32>t, 4);
+}
+
+/** Starts a request (from the host, req > 0, or from EXEC, req == 0) on processor p. Takes payload's reference. */
+function startRequest(req: i32, p: i32, payload: Value): void {
+  let t = taskNew(req > 0 ? TK_REQUEST : TK_EXEC, req, p, procCtx(p), false);
+  if (!t) {
+    release(payload);
+    finishWithoutTask(req, p, oomError());
+    return;
+  }
+  let tag = vtag(payload);
+  if (tag == T_STRING) {
+    // an EXEC payload given as text
+    let code = parse(textOf(payload), textLenOf(payload), maxInput);
+    release(payload);
+    payload = code;
+    tag = vtag(payload);
+  }
+  if (tag == T_ERROR) setRet(t, payload);
+  else if (tag == T_BODY) pushSeq(t, payload, procCtx(p), 1, vbuf(payload));
+  else if (tag == T_CALL) pushOne(t, payload, procCtx(p), 1, vbuf(payload));
+  else { release(payload); fail(t, "out of memory"); }
+  setProcTask(p, t);
+  register(t);
+  pushRun(t);
+}
+
+/** Starts the handler of subscription s for one event. */
+function startHandler(s: usize, channel: i32, topic: i32, payload: Value): void {
+  let c = ctxNew(0);
+  let topicValue = makeInt(topic);
+  let t: usize = c && topicValue ? taskNew(TK_HANDLER, 0, -1, c, true) : 0;
+  if (!t) {
+    ctxFree(c);
+    release(topicValue);
+    logError(channel, topic, oomError());
+    return;
+  }
+  ctxSet(c, V_DATA, retain(payload));
+  ctxSet(c, V_CHANNEL, channelSymbol(channel));
+  ctxSet(c, V_TOPIC, topicValue);
+  setHandlerInfo(t, channel, topic);
+  let body = subBody(s);
+  retainBuf(body);
+  pushSeq(t, mkv(body, HEADER), c, 1, body);
+  handlerTasks++;
+  register(t);
+  pushRun(t);
+}
+
+// ---- output ----
+
+function emitResult(req: i32, v: Value): void {
+  let x = textNew(64);
+  x = printValue(x, v);
+  if (!x) {
+    // even the result does not fit: say so in as few bytes as possible
+    let y = textNew(24);
+    y = printValue(y, oomError());
+    if (y) { hostResult(req, textPtr(y), textLen(y)); textFree(y); }
+    return;
+  }
+  hostResult(req, textPtr(x), textLen(x));
+  textFree(x);
+}
+
+/** Logs `error: CH/TOPIC: MESSAGE` (channel 0 = EXEC, topic = processor). */
+function logError(channel: i32, topic: i32, e: Value): void {
+  let x = textNew(64);
+  x = textStr(x, "error: ");
+  x = textByte(x, channel == 0 ? 69 : 64 + channel);
+  if (channel == 0) x = textStr(x, "XEC");
+  x = textByte(x, 47);
+  x = textInt(x, topic);
+  x = textStr(x, ": ");
+  x = printErrorMessage(x, e);
+  if (!x) return;
+  hostLog(textPtr(x), textLen(x));
+  textFree(x);
+}
+
+function finishWithoutTask(req: i32, p: i32, v: Value): void {
+  if (req > 0) emitResult(req, v);
+  else logError(0, p, v);
+  release(v);
+}
+
+function finishTask(t: usize): void {
+  let v = tRet(t);
+  let kind = tKind(t);
+  if (kind == TK_HANDLER) {
+    if (v && vtag(v) == T_ERROR) logError(tChannel(t), tTopic(t), v);
+    handlerTasks--;
+  } else {
+    if (kind == TK_REQUEST) emitResult(tReq(t), v);
+    else if (v && vtag(v) == T_ERROR) logError(0, tProc(t), v);
+    setProcTask(tProc(t), 0);
+  }
+  release(v);
+  setRet(t, 0);
+  if (taskOwnsCtx(t)) ctxFree(tCtx(t));
+  unregister(t);
+  taskFreeMemory(t);
+}
+
+// ---- dispatch: handing queued events and requests to their consumers ----
+
+function watched(channel: i32, topic: i32): bool {
+  for (let i = 0; i < MAX_WATCHES; i++) {
+    let w = watches + (<usize>i << 3);
+    let c = load<i32>(w);
+    if (c == channel && (load<i32>(w, 4) < 0 || load<i32>(w, 4) == topic)) return true;
+  }
+  return false;
+}
+
+export function setWatch(channel: i32, topic: i32, on: bool): i32 {
+  let free_: usize = 0;
+  for (let i = 0; i < MAX_WATCHES; i++) {
+    let w = watches + (<usize>i << 3);
+    let c = load<i32>(w);
+    if (c == channel && load<i32>(w, 4) == topic) {
+      if (!on) store<i32>(w, 0);
+      return 0;
+    }
+    if (!c && !free_) free_ = w;
+  }
+  if (!on) return 0;
+  if (!free_) return -2;
+  store<i32>(free_, channel);
+  store<i32>(free_, topic, 4);
+  return 0;
+}
+
+function emitEvent(channel: i32, topic: i32, payload: Value): void {
+  let x = textNew(64);
+  x = printValue(x, payload);
+  if (!x) return;
+  hostEvent(channel, topic, textPtr(x), textLen(x));
+  textFree(x);
+}
+
+// waiters matching the event being dispatched, sorted by registration order
+const matched = memory.data(MAX_WAITERS * 4);
+
+/** Hands one event to its consumers; false when the handler tasks it needs are not available yet. */
+function deliver(e: usize): bool {
+  let channel = qChannel(e);
+  let topic = qTopic(e);
+  let seq = qSeq(e);
+  let payload = qPayload(e);
+  let needed = 0;
+  let ns = subCount();
+  for (let i = 0; i < ns; i++) {
+    let s = subAt(i);
+    if (subChannel(s) == channel && subTopic(s) == topic) needed++;
+  }
+  if (needed > 0 && handlerTasks + needed > MAX_HANDLER_TASKS) return false;
+  if (watched(channel, topic)) emitEvent(channel, topic, payload);
+  let nw = 0;
+  for (let i = 0; i < MAX_WAITERS; i++) {
+    let w = waiterAt(i);
+    if (!wActive(w) || wGot(w) || wChannel(w) != channel || wTopic(w) != topic) continue;
+    if (wFromSeq(w) > seq) continue;
+    // insertion sort by registration order
+    let j = nw++;
+    while (j > 0 && wOrder(load<u32>(matched + (<usize>(j - 1) << 2))) > wOrder(w)) {
+      store<u32>(matched + (<usize>j << 2), load<u32>(matched + (<usize>(j - 1) << 2)));
+      j--;
+    }
+    store<u32>(matched + (<usize>j << 2), <u32>w);
+  }
+  // merge subscriptions and waiters by the order they started listening
+  let si = 0, wi = 0;
+  while (true) {
+    while (si < ns && !(subChannel(subAt(si)) == channel && subTopic(subAt(si)) == topic)) si++;
+    let s: usize = si < ns ? subAt(si) : 0;
+    let w: usize = wi < nw ? <usize>load<u32>(matched + (<usize>wi << 2)) : 0;
+    if (!s && !w) break;
+    if (s && (!w || subOrder(s) < wOrder(w))) {
+      startHandler(s, channel, topic, payload);
+      si++;
+    } else {
+      setGot(w, retain(payload));
+      if (wBlocked(w)) {
+        setBlocked(w, false);
+        pushRun(wTask(w));
+      }
+      wi++;
+    }
+  }
+  release(payload);
+  return true;
+}
+
+/** One pass over the queue, in order: start requests on idle processors, deliver events. */
+function dispatch(): void {
+  let n = queueLength();
+  if (!n) return;
+  let keep = alloc(<usize>n);
+  if (!keep) return; // try again at the next yield
+  let eventsBlocked = false;
+  let consumed = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    let e = qEntry(i);
+    let take = false;
+    if (qKind(e) == Q_REQUEST) {
+      let p = qProc(e);
+      if (!procTask(p)) {
+        startRequest(qReq(e), p, qPayload(e));
+        take = true;
+      }
+    } else if (!eventsBlocked) {
+      take = deliver(e);
+      if (!take) eventsBlocked = true;
+    }
+    store<u8>(keep + i, take ? 0 : 1);
+    if (take) consumed++;
+  }
+  if (consumed) queueCompact(keep);
+  free(keep);
+  if (consumed) wakeQueueWaiters();
+}
+
+// ---- timers ----
+
+function checkTimers(): void {
+  let now = hostNow();
+  for (let i = 0; i < MAX_WAITERS; i++) {
+    let w = waiterAt(i);
+    if (wActive(w) && wBlocked(w) && wDeadline(w) <= now) {
+      setBlocked(w, false);
+      pushRun(wTask(w));
+    }
+  }
+}
+
+/** When the earliest await timeout falls due (host_now time), or -1. */
+export function nextTimer(): f64 {
+  let best: f64 = -1;
+  for (let i = 0; i < MAX_WAITERS; i++) {
+    let w = waiterAt(i);
+    if (wActive(w) && wBlocked(w) && (best < 0 || wDeadline(w) < best)) best = wDeadline(w);
+  }
+  return best;
+}
+
+// ---- the entry points behind docs/abi.md ----
+
+/** Queues a request; 0 queued, -1 queue full, -2 no such processor, -3 out of memory. */
+export function submit(req: i32, p: i32, text: usize, len: i32): i32 {
+  if (p < 0 || p >= processors) return -2;
+  if (queueFull()) return -1;
+  let code = parse(text, len, maxInput);
+  if (!code) return -3;
+  if (!queuePush(Q_REQUEST, 0, 0, req, p, code)) {
+    release(code);
+    return queueFull() ? -1 : -3;
+  }
+  return 0;
+}
+
+/** Runs up to `budget` steps; 1 while runnable work remains, 0 when idle. */
+export function run(budget: i32): i32 {
+  let end = totalSteps + <u64>(budget > 0 ? budget : 1);
+  checkTimers();
+  dispatch();
+  while (totalSteps < end) {
+    let t = popRun();
+    if (!t) {
+      breakDeadlock();
+      t = popRun();
+      if (!t) break;
+    }
+    let r = runTask(t, end);
+    if (r == R_DONE) {
+      finishTask(t);
+      dispatch();
+    } else if (r == R_YIELD) {
+      // queued events go to their consumers first, then this task joins the back
+      dispatch();
+      pushRun(t);
+    } else {
+      dispatch();
+    }
+    checkTimers();
+  }
+  return runHead ? 1 : 0;
+}
+
+/** Interrupts request `req` (running or queued); 1 when found. */
+export function interrupt(req: i32): i32 {
+  for (let p = 0; p < processors; p++) {
+    let t = procTask(p);
+    if (!t || tKind(t) != TK_REQUEST || tReq(t) != req) continue;
+    setInterrupted(t);
+    let s = tState(t);
+    if (s == S_AWAIT) {
+      for (let i = 0; i < MAX_WAITERS; i++) {
+        let w = waiterAt(i);
+        if (wActive(w) && wTask(w) == t) setBlocked(w, false);
+      }
+      pushRun(t);
+    } else if (s == S_QUEUE) {
+      pushRun(t);
+    }
+    return 1;
+  }
+  let n = queueLength();
+  for (let i: u32 = 0; i < n; i++) {
+    let e = qEntry(i);
+    if (qKind(e) != Q_REQUEST || qReq(e) != req) continue;
+    let keep = alloc(<usize>n);
+    if (!keep) return 0;
+    memory.fill(keep, 1, <usize>n);
+    store<u8>(keep + i, 0);
+    release(qPayload(e));
+    queueCompact(keep);
+    free(keep);
+    let t = textNew(16);
+    t = textStr(t, "@\"interrupted\"");
+    if (t) { hostResult(req, textPtr(t), textLen(t)); textFree(t); }
+    wakeQueueWaiters();
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,596 @@
+// SLP text -> one SLP buffer (format.ts), per SPEC.md section 1.
+//
+// Two passes over the text, no recursion: pass 1 validates everything, interns the
+// symbols and measures every list (children and bytes, recorded in preorder); pass 2
+// allocates the exact buffer and writes the units in preorder. Errors are found left to
+// right in pass 1, before anything is allocated for the result. Nesting is bounded by
+// MAX_DEPTH, so the level stacks are fixed arrays.
+
+import { MAX_DEPTH } from "../limits";
+import { alloc, free, realloc } from "../mem/heap";
+import { textNew, textStr, textByte, textInt, textPtr, textLen, textFree } from "../mem/text";
+import {
+  Value, HEADER, LIST_HEADER, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY, T_DATA,
+  T_QUOTE, T_ERROR, bufAlloc, mkv, writeHeader, makeString,
+} from "./format";
+import { parseInteger, parseReal, numStatus, NUM_OK } from "./number";
+import { oomError } from "./errors";
+
+// ---- scanner state shared by both passes ----
+let src: usize = 0;
+let srcEnd: usize = 0;
+
+// per level (0 = the synthetic root body)
+const LEVELS = MAX_DEPTH + 2;
+const lvCount = memory.data(LEVELS * 4);
+const lvSize = memory.data(LEVELS * 4);
+const lvOrd = memory.data(LEVELS * 4);
+const lvOpen = memory.data(LEVELS * 4);
+const lvKind = memory.data(LEVELS * 4);
+const lvPending = memory.data(LEVELS * 4);
+const lvPendPos = memory.data(LEVELS * 4);
+
+@inline function lvGet(arr: usize, d: i32): u32 { return load<u32>(arr + (<usize>d << 2)); }
+@inline function lvSet(arr: usize, d: i32, x: u32): void { store<u32>(arr + (<usize>d << 2), x); }
+
+// scratch growable arrays
+let listInfo: usize = 0; // per list in preorder: u32 count, u32 size
+let listCap: u32 = 0;
+let nLists: u32 = 0;
+let symHash: usize = 0; // open addressing: u32 ptr, u32 len, u32 id+1
+let symCap: u32 = 0;
+let symList: usize = 0; // per id: u32 ptr, u32 len
+let symListCap: u32 = 0;
+let nSyms: u32 = 0;
+let symBytes: u32 = 0;
+let oom: bool = false;
+
+// error reporting
+let errReason: i32 = 0;
+let errChar: i32 = 0;
+let errAt: i32 = 0;
+
+const E_UNCLOSED_LIST = 1;
+const E_UNCLOSED_STRING = 2;
+const E_UNEXPECTED = 3;
+const E_INVALID_ESCAPE = 4;
+const E_INT_RANGE = 5;
+const E_REAL_RANGE = 6;
+const E_NOTHING_TO_QUOTE = 7;
+const E_TOO_DEEP = 8;
+const E_TOO_LARGE = 9;
+
+// split mode: top-level form ranges
+let splitMode: bool = false;
+let forms: usize = 0;
+let formsCap: u32 = 0;
+let nForms: u32 = 0;
+let formStart: u32 = 0;
+
+@inline function isWhite(c: u32): bool {
+  return c == 32 || c == 9 || c == 10 || c == 13;
+}
+
+/** Ends a bare token: whitespace, brackets, `"` and `;`. */
+@inline function isDelim(c: u32): bool {
+  return isWhite(c) || c == 40 || c == 41 || c == 91 || c == 93 || c == 123 || c == 125 || c == 34 || c == 59;
+}
+
+@inline function isDigit(c: u32): bool {
+  return c - 48 < 10;
+}
+
+function hexVal(c: u32): i32 {
+  if (c - 48 < 10) return <i32>(c - 48);
+  c |= 32;
+  if (c - 97 < 6) return <i32>(c - 87);
+  return -1;
+}
+
+function fail(reason: i32, at: usize, ch: i32 = 0): bool {
+  errReason = reason;
+  errAt = <i32>(at - src);
+  errChar = ch;
+  return false;
+}
+
+/** Skips whitespace and comments from p. */
+function skipBlank(p: usize): usize {
+  while (p < srcEnd) {
+    let c = <u32>load<u8>(p);
+    if (isWhite(c)) { p++; continue; }
+    if (c == 59) {
+      while (p < srcEnd && load<u8>(p) != 10) p++;
+      continue;
+    }
+    break;
+  }
+  return p;
+}
+
+/** End of the bare token starting at p. */
+function tokenEnd(p: usize): usize {
+  while (p < srcEnd && !isDelim(<u32>load<u8>(p))) p++;
+  return p;
+}
+
+const K_SYMBOL = 0;
+const K_INT = 1;
+const K_REAL = 2;
+
+/** Is [p, e) an integer, a real or a symbol? */
+function classify(p: usize, e: usize): i32 {
+  let i = p;
+  let c = <u32>load<u8>(i);
+  if (c == 43 || c == 45) i++;
+  let digits = 0;
+  while (i < e && isDigit(<u32>load<u8>(i))) { i++; digits++; }
+  let real = false;
+  if (i < e && load<u8>(i) == 46) {
+    real = true;
+    i++;
+    while (i < e && isDigit(<u32>load<u8>(i))) { i++; digits++; }
+  }
+  if (digits == 0) return K_SYMBOL;
+  if (i < e && (load<u8>(i) | 32) == 101) {
+    real = true;
+    i++;
+    if (i < e && (load<u8>(i) == 43 || load<u8>(i) == 45)) i++;
+    let ed = 0;
+    while (i < e && isDigit(<u32>load<u8>(i))) { i++; ed++; }
+    if (ed == 0) return K_SYMBOL;
+  }
+  if (i != e) return K_SYMBOL;
+  return real ? K_REAL : K_INT;
+}
+
+// String scanning. Pass 1 validates and measures; pass 2 decodes into `out`.
+let strDecoded: u32 = 0;
+
+/** Scans the string whose opening quote is at p; returns the position after the closing quote, or 0 on error. */
+function scanString(p: usize, out: usize): usize {
+  let open = p;
+  p++;
+  let n: u32 = 0;
+  while (true) {
+    if (p >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+    let c = <u32>load<u8>(p);
+    if (c == 34) { strDecoded = n; return p + 1; }
+    if (c != 92) {
+      if (out) store<u8>(out + n, <u8>c);
+      n++; p++;
+      continue;
+    }
+    // escape
+    if (p + 1 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+    let e = <u32>load<u8>(p + 1);
+    let b: i32 = -1;
+    let adv = 2;
+    if (e == 34) b = 34;
+    else if (e == 92) b = 92;
+    else if (e == 110) b = 10;
+    else if (e == 116) b = 9;
+    else if (e == 114) b = 13;
+    else if (e == 48) b = 0;
+    else if (e == 120) {
+      if (p + 2 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+      let h = hexVal(<u32>load<u8>(p + 2));
+      if (h < 0) { fail(E_INVALID_ESCAPE, p); return 0; }
+      if (p + 3 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+      let l = hexVal(<u32>load<u8>(p + 3));
+      if (l < 0) { fail(E_INVALID_ESCAPE, p); return 0; }
+      b = (h << 4) | l;
+      adv = 4;
+    }
+    if (b < 0) { fail(E_INVALID_ESCAPE, p); return 0; }
+    if (out) store<u8>(out + n, <u8>b);
+    n++;
+    p += adv;
+  }
+}
+
+// ---- scratch arrays ----
+
+function growScratch(p: usize, cap: u32, elem: u32, used: u32): usize {
+  let ncap = cap ? cap * 2 : 16;
+  let q = realloc(p, <usize>ncap * elem, <usize>used * elem);
+  if (!q) { oom = true; return p; }
+  return q;
+}
+
+function pushList(): u32 {
+  if (nLists == listCap) {
+    let q = growScratch(listInfo, listCap, 8, nLists);
+    if (oom) return 0;
+    listInfo = q;
+    listCap = listCap ? listCap * 2 : 16;
+  }
+  return nLists++;
+}
+
+function pushForm(start: u32, end: u32): void {
+  if (nForms == formsCap) {
+    let q = growScratch(forms, formsCap, 8, nForms);
+    if (oom) return;
+    forms = q;
+    formsCap = formsCap ? formsCap * 2 : 16;
+  }
+  store<u32>(forms + (<usize>nForms << 3), start);
+  store<u32>(forms + (<usize>nForms << 3), end, 4);
+  nForms++;
+}
+
+function hashBytes(p: usize, n: u32): u32 {
+  let h: u32 = 2166136261;
+  for (let i: u32 = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
+  return h;
+}
+
+function bytesEq(a: usize, b: usize, n: u32): bool {
+  for (let i: u32 = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
+}
+
+/** The symbol id of [p, p+n), interning it when `add`; -1 when absent (or out of memory). */
+function symbolId(p: usize, n: u32, add: bool): i32 {
+  if (add && (nSyms + 1) * 2 > symCap) {
+    // rehash into a table twice as large
+    let ncap: u32 = symCap ? symCap * 2 : 64;
+    let t = alloc(<usize>ncap * 12);
+    if (!t) { oom = true; return -1; }
+    memory.fill(t, 0, <usize>ncap * 12);
+    for (let i: u32 = 0; i < symCap; i++) {
+      let e = symHash + <usize>i * 12;
+      if (!load<u32>(e, 8)) continue;
+      let j = hashBytes(load<u32>(e), load<u32>(e, 4)) & (ncap - 1);
+      while (load<u32>(t + <usize>j * 12, 8)) j = (j + 1) & (ncap - 1);
+      memory.copy(t + <usize>j * 12, e, 12);
+    }
+    free(symHash);
+    symHash = t;
+    symCap = ncap;
+  }
+  if (!symCap) return -1;
+  let j = hashBytes(p, n) & (symCap - 1);
+  while (true) {
+    let e = symHash + <usize>j * 12;
+    let id1 = load<u32>(e, 8);
+    if (!id1) break;
+    if (load<u32>(e, 4) == n && bytesEq(load<u32>(e), p, n)) return <i32>id1 - 1;
+    j = (j + 1) & (symCap - 1);
+  }
+  if (!add) return -1;
+  if (nSyms == symListCap) {
+    let q = growScratch(symList, symListCap, 8, nSyms);
+    if (oom) return -1;
+    symList = q;
+    symListCap = symListCap ? symListCap * 2 : 16;
+  }
+  let e = symHash + <usize>j * 12;
+  store<u32>(e, <u32>p);
+  store<u32>(e, n, 4);
+  store<u32>(e, nSyms + 1, 8);
+  store<u32>(symList + (<usize>nSyms << 3), <u32>p);
+  store<u32>(symList + (<usize>nSyms << 3), n, 4);
+  symBytes += 4 + n;
+  let id = nSyms++;
+  return <i32>id;
+}
+
+function resetScratch(): void {
+  free(listInfo); listInfo = 0; listCap = 0; nLists = 0;
+  free(symHash); symHash = 0; symCap = 0;
+  free(symList); symList = 0; symListCap = 0; nSyms = 0; symBytes = 0;
+  oom = false;
+}
+
+// ---- pass 1 ----
+
+let depth: i32 = 0;
+
+/** A new child begins at level d (an object, or the first prefix of a chain). */
+@inline function childStarts(d: i32, at: usize): bool {
+  if (lvGet(lvPending, d)) {
+    // the prefix chain already counted this child
+    lvSet(lvPending, d, 0);
+    return false;
+  }
+  lvSet(lvCount, d, lvGet(lvCount, d) + 1);
+  if (d == 0 && splitMode) formStart = <u32>(at - src);
+  return true;
+}
+
+/** An object ended at level d, just before `at`. */
+@inline function objectEnds(d: i32, at: usize): void {
+  if (d == 0 && splitMode) pushForm(formStart, <u32>(at - src));
+}
+
+function pass1(): bool {
+  depth = 0;
+  lvSet(lvCount, 0, 0);
+  lvSet(lvSize, 0, 0);
+  lvSet(lvPending, 0, 0);
+  let p = src;
+  while (true) {
+    p = skipBlank(p);
+    if (p >= srcEnd) break;
+    if (oom) return false;
+    let c = <u32>load<u8>(p);
+    if (c == 40 || c == 123 || c == 91) {
+      if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
+      childStarts(depth, p);
+      let ord = pushList();
+      if (oom) return false;
+      depth++;
+      lvSet(lvCount, depth, 0);
+      lvSet(lvSize, depth, LIST_HEADER);
+      lvSet(lvOrd, depth, ord);
+      lvSet(lvOpen, depth, <u32>(p - src));
+      lvSet(lvKind, depth, c);
+      lvSet(lvPending, depth, 0);
+      p++;
+      continue;
+    }
+    if (c == 41 || c == 125 || c == 93) {
+      if (depth == 0) return fail(E_UNEXPECTED, p, <i32>c);
+      let open = lvGet(lvKind, depth);
+      let want: u32 = open == 40 ? 41 : open == 123 ? 125 : 93;
+      if (c != want) return fail(E_UNEXPECTED, p, <i32>c);
+      if (lvGet(lvPending, depth)) return fail(E_NOTHING_TO_QUOTE, src + lvGet(lvPendPos, depth));
+      let count = lvGet(lvCount, depth);
+      let size = lvGet(lvSize, depth) + count * 4;
+      let info = listInfo + (<usize>lvGet(lvOrd, depth) << 3);
+      store<u32>(info, count);
+      store<u32>(info, size, 4);
+      depth--;
+      lvSet(lvSize, depth, lvGet(lvSize, depth) + size);
+      p++;
+      objectEnds(depth, p);
+      continue;
+    }
+    if (c == 39 || c == 64) {
+      if (!lvGet(lvPending, depth)) {
+        childStarts(depth, p);
+      }
+      lvSet(lvPending, depth, lvGet(lvPending, depth) + 1);
+      lvSet(lvPendPos, depth, <u32>(p - src));
+      lvSet(lvSize, depth, lvGet(lvSize, depth) + 1);
+      p++;
+      continue;
+    }
+    let size: u32 = 0;
+    childStarts(depth, p);
+    if (c == 34) {
+      let q = scanString(p, 0);
+      if (!q) return false;
+      size = 5 + strDecoded;
+      p = q;
+    } else {
+      let e = tokenEnd(p);
+      let kind = classify(p, e);
+      if (kind == K_INT) {
+        let x = parseInteger(p, <i32>(e - p));
+        if (numStatus != NUM_OK) return fail(E_INT_RANGE, p);
+        size = x == <i64><i32>x ? 5 : 9;
+      } else if (kind == K_REAL) {
+        parseReal(p, <i32>(e - p));
+        if (numStatus != NUM_OK) return fail(E_REAL_RANGE, p);
+        size = 9;
+      } else {
+        if (symbolId(p, <u32>(e - p), true) < 0) return false;
+        size = 5;
+      }
+      p = e;
+    }
+    lvSet(lvSize, depth, lvGet(lvSize, depth) + size);
+    objectEnds(depth, p);
+  }
+  if (lvGet(lvPending, depth)) return fail(E_NOTHING_TO_QUOTE, src + lvGet(lvPendPos, depth));
+  if (depth > 0) {
+    let k = lvGet(lvKind, depth);
+    return fail(E_UNCLOSED_LIST, src + lvGet(lvOpen, depth), <i32>k);
+  }
+  return true;
+}
+
+// ---- pass 2 ----
+
+const wPos = lvOpen; // reuse: unit position of each open list
+const wIdx = lvCount; // reuse: next child index of each open list
+
+/** Records the unit at w as the next child of the list open at level d, unless a prefix chain already did. */
+@inline function place(buf: usize, d: i32, w: u32): void {
+  if (lvGet(lvPending, d)) { lvSet(lvPending, d, 0); return; }
+  let lp = lvGet(wPos, d);
+  let i = lvGet(wIdx, d);
+  store<u32>(buf + lp + LIST_HEADER + (i << 2), w - lp);
+  lvSet(wIdx, d, i + 1);
+}
+
+function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
+  let w: u32 = HEADER;
+  store<u8>(buf + w, T_BODY);
+  store<u32>(buf + w, rootCount, 1);
+  store<u32>(buf + w, rootSize, 5);
+  depth = 0;
+  lvSet(wPos, 0, w);
+  lvSet(wIdx, 0, 0);
+  lvSet(lvPending, 0, 0);
+  w += LIST_HEADER + rootCount * 4;
+  let ord: u32 = 0;
+  let p = src;
+  while (true) {
+    p = skipBlank(p);
+    if (p >= srcEnd) break;
+    let c = <u32>load<u8>(p);
+    if (c == 40 || c == 123 || c == 91) {
+      place(buf, depth, w);
+      let info = listInfo + (<usize>ord << 3);
+      ord++;
+      let count = load<u32>(info);
+      store<u8>(buf + w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
+      store<u32>(buf + w, count, 1);
+      store<u32>(buf + w, load<u32>(info, 4), 5);
+      depth++;
+      lvSet(wPos, depth, w);
+      lvSet(wIdx, depth, 0);
+      lvSet(lvPending, depth, 0);
+      w += LIST_HEADER + count * 4;
+      p++;
+      continue;
+    }
+    if (c == 41 || c == 125 || c == 93) {
+      depth--;
+      p++;
+      continue;
+    }
+    if (c == 39 || c == 64) {
+      if (!lvGet(lvPending, depth)) {
+        place(buf, depth, w);
+        lvSet(lvPending, depth, 1);
+      }
+      store<u8>(buf + w, c == 39 ? T_QUOTE : T_ERROR);
+      w++;
+      p++;
+      continue;
+    }
+    place(buf, depth, w);
+    if (c == 34) {
+      let q = scanString(p, buf + w + 5);
+      store<u8>(buf + w, T_STRING);
+      store<u32>(buf + w, strDecoded, 1);
+      w += 5 + strDecoded;
+      p = q;
+      continue;
+    }
+    let e = tokenEnd(p);
+    let kind = classify(p, e);
+    if (kind == K_INT) {
+      let x = parseInteger(p, <i32>(e - p));
+      if (x == <i64><i32>x) {
+        store<u8>(buf + w, T_INT32);
+        store<i32>(buf + w, <i32>x, 1);
+        w += 5;
+      } else {
+        store<u8>(buf + w, T_INT64);
+        store<i64>(buf + w, x, 1);
+        w += 9;
+      }
+    } else if (kind == K_REAL) {
+      store<u8>(buf + w, T_REAL);
+      store<f64>(buf + w, parseReal(p, <i32>(e - p)), 1);
+      w += 9;
+    } else {
+      store<u8>(buf + w, T_SYMBOL);
+      store<u32>(buf + w, <u32>symbolId(p, <u32>(e - p), false), 1);
+      w += 5;
+    }
+    p = e;
+  }
+  return w;
+}
+
+function writeSymbols(buf: usize, symtab: u32): void {
+  let entry = symtab + nSyms * 4;
+  for (let i: u32 = 0; i < nSyms; i++) {
+    let sp = <usize>load<u32>(symList + (<usize>i << 3));
+    let sn = load<u32>(symList + (<usize>i << 3), 4);
+    store<u32>(buf + symtab + (i << 2), entry);
+    store<u32>(buf + entry, sn);
+    memory.copy(buf + entry + 4, sp, sn);
+    entry += 4 + sn;
+  }
+}
+
+function errorValue(): Value {
+  let t = textNew(48);
+  t = textStr(t, "parse: ");
+  if (errReason == E_UNCLOSED_LIST) { t = textStr(t, "unclosed "); t = textByte(t, errChar); }
+  else if (errReason == E_UNCLOSED_STRING) t = textStr(t, "unclosed string");
+  else if (errReason == E_UNEXPECTED) { t = textStr(t, "unexpected "); t = textByte(t, errChar); }
+  else if (errReason == E_INVALID_ESCAPE) t = textStr(t, "invalid escape");
+  else if (errReason == E_INT_RANGE) t = textStr(t, "integer out of range");
+  else if (errReason == E_REAL_RANGE) t = textStr(t, "real out of range");
+  else if (errReason == E_NOTHING_TO_QUOTE) t = textStr(t, "nothing to quote");
+  else if (errReason == E_TOO_DEEP) t = textStr(t, "nesting too deep");
+  else t = textStr(t, "input too large");
+  t = textStr(t, " at ");
+  t = textInt(t, errAt);
+  if (!t) return oomError();
+  let v = makeString(textPtr(t), textLen(t), true);
+  textFree(t);
+  return v ? v : oomError();
+}
+
+function begin(p: usize, n: i32): void {
+  src = p;
+  srcEnd = p + <usize>n;
+  resetScratch();
+}
+
+/**
+ * Parses n bytes at p into a new buffer whose root is a BODY of the top-level forms.
+ * Returns that value (refcount 1), or an error value.
+ */
+export function parse(p: usize, n: i32, maxInput: i32): Value {
+  if (n > maxInput) {
+    errReason = E_TOO_LARGE;
+    errAt = maxInput;
+    src = 0;
+    return errorValue();
+  }
+  begin(p, n);
+  splitMode = false;
+  if (!pass1()) {
+    let oomed = oom;
+    resetScratch();
+    return oomed ? oomError() : errorValue();
+  }
+  let rootCount = lvGet(lvCount, 0);
+  let rootSize = LIST_HEADER + rootCount * 4 + lvGet(lvSize, 0);
+  let symtab = HEADER + rootSize;
+  let total = <u64>symtab + <u64>nSyms * 4 + <u64>symBytes;
+  let buf = total < 0x7ff00000 ? bufAlloc(<u32>total) : 0;
+  if (!buf) { resetScratch(); return oomError(); }
+  writeHeader(buf, <u32>total, nSyms, symtab);
+  pass2(buf, rootCount, rootSize);
+  writeSymbols(buf, symtab);
+  resetScratch();
+  return mkv(buf, HEADER);
+}
+
+/** The parse error of the last failed split(), or 0. */
+export let splitError: Value = 0;
+
+/**
+ * Finds the top-level forms of n bytes at p (SPEC.md section 8's transcripts run each as
+ * its own request). Returns a heap block: u32 count then count pairs u32 start, u32 end;
+ * 0 on a parse error (then splitError holds it) or when out of memory.
+ */
+export function split(p: usize, n: i32, maxInput: i32): usize {
+  splitError = 0;
+  if (n > maxInput) {
+    errReason = E_TOO_LARGE;
+    errAt = maxInput;
+    splitError = errorValue();
+    return 0;
+  }
+  begin(p, n);
+  splitMode = true;
+  nForms = 0;
+  let ok = pass1();
+  splitMode = false;
+  if (!ok) splitError = oom ? oomError() : errorValue();
+  else if (oom) splitError = oomError();
+  resetScratch();
+  let out: usize = 0;
+  if (!splitError) {
+    out = alloc(4 + (<usize>nForms << 3));
+    if (out) {
+      store<u32>(out, nForms);
+      if (nForms) memory.copy(out + 4, forms, <usize>nForms << 3);
+    }
+  }
+  free(forms); forms = 0; formsCap = 0; nForms = 0;
+  return out;
+}
