@@ -35,3 +35,9 @@ export const MAX_WATCHES: i32 = 16;
 export const MAX_FRAMES: i32 = 2 * MAX_DEPTH + 8;
 /** Default `await` timeout in milliseconds. */
 export const DEFAULT_AWAIT_TIMEOUT_MS: i32 = 5000;
+/**
+ * Heap bytes that store writes (set/snx/cas values, subscriptions) leave free, so that a
+ * full store still parses and runs requests: `get`, `del` and `iterate` keep working and
+ * the user can make room.
+ */
+export const STORE_RESERVE: i32 = 8192;

@@ -1,6 +1,7 @@
 // Argument handling shared by the commands (SPEC.md section 5).
 
-import { MAX_KEY, MAX_VALUE } from "../limits";
+import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
+import { heapAvailable } from "../mem/heap";
 import { textNew, textFree, textLen } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
@@ -78,6 +79,8 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   let len = textLen(x);
   textFree(x);
   if (len > MAX_VALUE) return failCmd(t, cmd, "value too large");
+  // the value's copy, the entry and a grown index all come out of what is available
+  if (heapAvailable() < <usize>(STORE_RESERVE + len + textLenOf(k) + 64)) return failCmd(t, cmd, "store full");
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, "store full");
   let ok = kvSet(textOf(k), textLenOf(k), own);

@@ -1,9 +1,11 @@
 // core/event/pub and core/event/sub (SPEC.md section 5).
 
-import { MAX_SUBS } from "../limits";
+import { MAX_SUBS, STORE_RESERVE } from "../limits";
+import { heapAvailable } from "../mem/heap";
+import { unitSize } from "../slp/format";
 import { textNew, textStr, textInt, textPtr, textLen, textFree, bytesEqStr } from "../mem/text";
 import {
-  Value, vtag, vbuf, release, textOf, textLenOf, isInt, intOf, makeString, T_SYMBOL, T_STRING,
+  Value, vtag, vbuf, vptr, release, textOf, textLenOf, isInt, intOf, makeString, T_SYMBOL, T_STRING,
   T_BODY, T_CALL,
 } from "../slp/format";
 import { TRUE } from "../slp/errors";
@@ -122,8 +124,9 @@ export function stepSub(t: usize, f: usize): i32 {
       let body = arg(f, 3);
       if (vtag(body) != T_BODY) return failCmd(t, C_SUB, "expected a body");
       if (subCount() >= MAX_SUBS) return failCmd(t, C_SUB, "too many subscriptions");
+      if (heapAvailable() < <usize>STORE_RESERVE + unitSize(vptr(body)) * 2) return failCmd(t, C_SUB, "store full");
       let own = copyValue(body);
-      if (!own) return fail(t, "out of memory");
+      if (!own) return failCmd(t, C_SUB, "store full");
       if (!subAdd(<i32>fX(f), topic, vbuf(own))) {
         release(own);
         return failCmd(t, C_SUB, "too many subscriptions");

@@ -46,6 +46,14 @@ export function heapUsed(): usize {
   return usedBytes;
 }
 
+/** Bytes the heap could still hand out: free blocks plus memory it may still grow into. */
+export function heapAvailable(): usize {
+  let ceiling = <usize>maxPages * PAGE;
+  let end = heapEnd + 4;
+  let grow: usize = ceiling > end ? ceiling - end : 0;
+  return (heapEnd - heapStart) - usedBytes + grow;
+}
+
 export function heapReserved(): usize {
   return heapEnd + 4 - heapStart;
 }
