@@ -2,7 +2,7 @@
 // assembly/ is reached through these, and the image reaches the world only through
 // host.ts.
 
-import { heapInit, heapLimitPages, heapUsed, heapReserved, alloc, free, realloc } from "./mem/heap";
+import { heapInit, heapUsed, heapReserved, heapLargestFree, alloc, free, realloc } from "./mem/heap";
 import { textNew, textPtr, textLen, textFree } from "./mem/text";
 import { MAX_PROCESSORS } from "./limits";
 import { initConstants } from "./slp/errors";
@@ -151,6 +151,7 @@ export function sxs_stat(id: i32): f64 {
     case 6: return <f64>queueLength();
     case 7: return <f64>liveTaskCount();
     case 8: return <f64>totalSteps;
+    case 9: return <f64>heapLargestFree();
     default: return -1;
   }
 }

@@ -2,7 +2,7 @@
 
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
 import { heapAvailable } from "../mem/heap";
-import { textNew, textFree, textLen } from "../mem/text";
+import { textNew, textLen, textClear } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
   T_STRING, T_SYMBOL,
@@ -67,17 +67,20 @@ export function nonNegative(v: Value): i64 {
   return x > 0xffffffff ? 0xffffffff : x;
 }
 
+/** A text kept for measuring canonical lengths (MAX_VALUE). */
+let measure: usize = 0;
+
 /**
  * Stores v under key k after the MAX_VALUE check; A_CONT on success, else the error
  * (`value too large`, `store full`). Does not take v's reference.
  */
 export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
-  let x = textNew(64);
-  if (!x) return failCmd(t, cmd, "store full");
-  x = printValue(x, v, MAX_VALUE);
-  if (!x) return failCmd(t, cmd, "store full");
-  let len = textLen(x);
-  textFree(x);
+  if (!measure) measure = textNew(MAX_VALUE + 64);
+  if (!measure) return failCmd(t, cmd, "store full");
+  textClear(measure);
+  measure = printValue(measure, v, MAX_VALUE);
+  if (!measure) return failCmd(t, cmd, "store full");
+  let len = textLen(measure);
   if (len > MAX_VALUE) return failCmd(t, cmd, "value too large");
   // the value's copy, the entry and a grown index all come out of what is available
   if (heapAvailable() < <usize>(STORE_RESERVE + len + textLenOf(k) + 64)) return failCmd(t, cmd, "store full");

@@ -75,11 +75,20 @@ export function cmdName(cmd: i32): string {
 
 /** The command named by bytes [p, p+n), or 0. */
 export function lookupCommand(p: usize, n: i32): i32 {
-  if (n < 11 || !bytesEqStr(p, 5, "core/")) return 0;
-  for (let c = C_SET; c <= C_LOG; c++) {
-    if (bytesEqStr(p, n, cmdName(c))) return c;
-  }
-  return 0;
+  if (n < 11 || n > 15) return 0;
+  let c = 0;
+  let ns = load<u8>(p, 5); // k(v), e(vent/xpr), u(til)
+  if (ns == 107) {
+    let a = load<u8>(p, 8);
+    if (n == 11) c = a == 115 ? (load<u8>(p, 9) == 101 ? C_SET : C_SNX) : a == 103 ? C_GET : a == 100 ? C_DEL : a == 99 ? C_CAS : 0;
+    else c = n == 14 ? C_EXISTS : n == 15 ? C_ITERATE : 0;
+  } else if (ns == 101) {
+    let a = load<u8>(p, 6);
+    let b = load<u8>(p, 11);
+    if (a == 118) c = b == 112 ? C_PUB : C_SUB; // core/event/pub|sub
+    else c = n == 14 ? C_EVAL : C_AWAIT; // core/expr/eval|await
+  } else if (ns == 117) c = C_LOG;
+  return c && bytesEqStr(p, n, cmdName(c)) ? c : 0;
 }
 
 // ---- errors ----

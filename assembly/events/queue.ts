@@ -1,11 +1,18 @@
-// The one FIFO event queue of SPEC.md section 6: requests for processors and events on
-// channels A-F, bounded by the configured capacity. Storage grows on demand (doubling)
-// up to that capacity, so an idle board does not hold a full queue's worth of memory.
+// The event queue of SPEC.md section 6: requests for processors and events on channels
+// A-F, bounded by one capacity (QUEUE) shared by all of them.
+//
+// It is kept as several FIFO rings behind that one count: one for channel events and
+// one per processor for its requests. Each consumer sees its entries in publish order,
+// exactly as with a single FIFO (requests and channel events never compete for the
+// same consumer), and dispatch only ever looks at ring heads: O(1) per entry instead of
+// a scan of everything waiting behind a busy processor. Ring storage grows on demand
+// (doubling) up to the capacity, so an idle board holds little memory.
 //
 // Entry (ENTRY bytes): +0 u8 kind  +1 u8 channel  +2 u16 topic  +4 i32 req  +8 u64 payload
 //                      +16 u32 seq  +20 i32 proc
 
-import { realloc } from "../mem/heap";
+import { MAX_PROCESSORS } from "../limits";
+import { alloc, free } from "../mem/heap";
 import { Value } from "../slp/format";
 import { queueCap } from "../sched/config";
 
@@ -13,16 +20,25 @@ export const ENTRY: usize = 24;
 export const Q_EVENT: u8 = 1;
 export const Q_REQUEST: u8 = 2;
 
-let entries: usize = 0;
-let qcount: u32 = 0;
-let qcap: u32 = 0;
+// ring: +0 u32 storage  +4 u32 capacity (entries)  +8 u32 head  +12 u32 count
+const RING = 16;
+const rings = memory.data((MAX_PROCESSORS + 1) * RING);
+const EVENTS: i32 = MAX_PROCESSORS; // ring index of the channel events
+
+let total: u32 = 0;
 /** Sequence number of the next event published (await listens from a sequence number). */
 export let nextSeq: u32 = 1;
 
-export function queueLength(): u32 { return qcount; }
-export function queueFull(): bool { return <i32>qcount >= queueCap; }
+@inline function ring(i: i32): usize { return rings + <usize>(i * RING); }
+@inline function rCount(r: usize): u32 { return load<u32>(r, 12); }
+@inline function rAt(r: usize, i: u32): usize {
+  let cap = load<u32>(r, 4);
+  return <usize>load<u32>(r) + <usize>((load<u32>(r, 8) + i) % cap) * ENTRY;
+}
 
-@inline export function qEntry(i: u32): usize { return entries + <usize>i * ENTRY; }
+export function queueLength(): u32 { return total; }
+export function queueFull(): bool { return <i32>total >= queueCap; }
+
 @inline export function qKind(e: usize): u8 { return load<u8>(e); }
 @inline export function qChannel(e: usize): i32 { return <i32>load<u8>(e, 1); }
 @inline export function qTopic(e: usize): i32 { return <i32>load<u16>(e, 2); }
@@ -31,18 +47,31 @@ export function queueFull(): bool { return <i32>qcount >= queueCap; }
 @inline export function qSeq(e: usize): u32 { return load<u32>(e, 16); }
 @inline export function qProc(e: usize): i32 { return load<i32>(e, 20); }
 
+/** Makes room for one more entry in ring r; false when out of memory. */
+function reserve(r: usize): bool {
+  let cap = load<u32>(r, 4);
+  let n = rCount(r);
+  if (n < cap) return true;
+  let ncap: u32 = cap ? cap * 2 : 8;
+  if (<i32>ncap > queueCap) ncap = <u32>queueCap;
+  if (ncap <= n) ncap = n + 1;
+  let q = alloc(<usize>ncap * ENTRY);
+  if (!q) return false;
+  // unwrap into the new storage, head at 0
+  for (let i: u32 = 0; i < n; i++) memory.copy(q + <usize>i * ENTRY, rAt(r, i), ENTRY);
+  free(load<u32>(r));
+  store<u32>(r, <u32>q);
+  store<u32>(r, ncap, 4);
+  store<u32>(r, 0, 8);
+  return true;
+}
+
 /** Appends an entry (taking ownership of payload). False when full or out of memory. */
 export function queuePush(kind: u8, channel: i32, topic: i32, req: i32, proc: i32, payload: Value): bool {
   if (queueFull()) return false;
-  if (qcount == qcap) {
-    let ncap: u32 = qcap ? qcap * 2 : 16;
-    if (<i32>ncap > queueCap) ncap = <u32>queueCap;
-    let q = realloc(entries, <usize>ncap * ENTRY, <usize>qcount * ENTRY);
-    if (!q) return false;
-    entries = q;
-    qcap = ncap;
-  }
-  let e = qEntry(qcount++);
+  let r = ring(kind == Q_EVENT ? EVENTS : proc);
+  if (!reserve(r)) return false;
+  let e = rAt(r, rCount(r));
   store<u8>(e, kind);
   store<u8>(e, <u8>channel, 1);
   store<u16>(e, <u16>topic, 2);
@@ -50,19 +79,47 @@ export function queuePush(kind: u8, channel: i32, topic: i32, req: i32, proc: i3
   store<u64>(e, payload, 8);
   store<u32>(e, kind == Q_EVENT ? nextSeq++ : 0, 16);
   store<i32>(e, proc, 20);
+  store<u32>(r, rCount(r) + 1, 12);
+  total++;
   return true;
 }
 
-/**
- * Keeps only the entries for which keep[i] (a byte per entry, from a dispatch pass) is
- * non-zero, preserving order. O(n).
- */
-export function queueCompact(keep: usize): void {
-  let w: u32 = 0;
-  for (let i: u32 = 0; i < qcount; i++) {
-    if (!load<u8>(keep + i)) continue;
-    if (w != i) memory.copy(qEntry(w), qEntry(i), ENTRY);
-    w++;
+/** The oldest channel event, or 0. */
+export function eventHead(): usize {
+  let r = ring(EVENTS);
+  return rCount(r) ? rAt(r, 0) : 0;
+}
+
+/** The oldest request for processor p, or 0. */
+export function requestHead(p: i32): usize {
+  let r = ring(p);
+  return rCount(r) ? rAt(r, 0) : 0;
+}
+
+function popRing(r: usize): void {
+  store<u32>(r, (load<u32>(r, 8) + 1) % load<u32>(r, 4), 8);
+  store<u32>(r, rCount(r) - 1, 12);
+  total--;
+}
+
+/** Drops the oldest channel event (its payload now belongs to the caller). */
+export function eventPop(): void { popRing(ring(EVENTS)); }
+
+/** Drops the oldest request of processor p (its payload now belongs to the caller). */
+export function requestPop(p: i32): void { popRing(ring(p)); }
+
+/** Removes request `req` of processor p wherever it waits; returns its payload, or 0 when absent. */
+export function requestRemove(p: i32, req: i32): Value {
+  let r = ring(p);
+  let n = rCount(r);
+  for (let i: u32 = 0; i < n; i++) {
+    let e = rAt(r, i);
+    if (qReq(e) != req) continue;
+    let payload = qPayload(e);
+    for (let j = i; j + 1 < n; j++) memory.copy(rAt(r, j), rAt(r, j + 1), ENTRY);
+    store<u32>(r, n - 1, 12);
+    total--;
+    return payload;
   }
-  qcount = w;
+  return 0;
 }

@@ -51,11 +51,17 @@ const waiters = memory.data(MAX_WAITERS * WAITER);
 @inline export function setDeadline(w: usize, d: f64): void { store<f64>(w, d, 32); }
 
 /** Starts listening; returns the waiter index, or -1 when MAX_WAITERS are in use. */
+let activeWaiters: i32 = 0;
+
+/** Awaits listening now. */
+export function waitersActive(): i32 { return activeWaiters; }
+
 export function waiterAdd(channel: i32, topic: i32, fromSeq: u32, task: usize): i32 {
   for (let i = 0; i < MAX_WAITERS; i++) {
     let w = waiterAt(i);
     if (wActive(w)) continue;
     store<u32>(w, 1);
+    activeWaiters++;
     store<u8>(w, <u8>channel, 4);
     store<u16>(w, <u16>topic, 6);
     store<u32>(w, fromSeq, 8);
@@ -74,12 +80,8 @@ export function waiterRemove(i: i32): void {
   let w = waiterAt(i);
   if (!wActive(w)) return;
   release(wGot(w));
+  activeWaiters--;
   store<u32>(w, 0);
   store<u64>(w, 0, 24);
 }
 
-export function waiterCount(): i32 {
-  let n = 0;
-  for (let i = 0; i < MAX_WAITERS; i++) if (wActive(waiterAt(i))) n++;
-  return n;
-}

@@ -54,6 +54,20 @@ export function heapAvailable(): usize {
   return (heapEnd - heapStart) - usedBytes + grow;
 }
 
+/** The largest block alloc could return without growing memory (fragmentation check). */
+export function heapLargestFree(): usize {
+  if (!binMap) return 0;
+  let bin = 31 - clz<u32>(binMap);
+  let best: u32 = 0;
+  let b = <usize>load<u32>(binHeads + (<usize>bin << 2));
+  while (b) {
+    let size = load<u32>(b) & ~FLAGS;
+    if (size > best) best = size;
+    b = load<u32>(b, 4);
+  }
+  return best > 4 ? <usize>(best - 4) : 0;
+}
+
 export function heapReserved(): usize {
   return heapEnd + 4 - heapStart;
 }
@@ -117,18 +131,27 @@ function release(b: usize, size: u32, prevUsed: u32): void {
   link(b, size);
 }
 
+/** How many blocks of the exact bin are tried before a larger bin is split. */
+const EXACT_TRIES = 8;
+
 function findFree(need: u32): usize {
   let bin = binOf(need);
-  // first fit inside the exact bin
+  // Reuse a hole of the right size first (a bounded first fit in the exact bin): taking
+  // from larger bins while same-size holes wait is what fragments a long-lived heap.
   let b = <usize>load<u32>(binHeads + (<usize>bin << 2));
+  for (let k = 0; b && k < EXACT_TRIES; k++) {
+    if ((load<u32>(b) & ~FLAGS) >= need) return b;
+    b = load<u32>(b, 4);
+  }
+  // any block of a larger bin fits: O(1) through the bitmap
+  let higher = bin < 31 ? binMap & ~((<u32>2 << bin) - 1) : 0;
+  if (higher) return load<u32>(binHeads + (<usize>ctz<u32>(higher) << 2));
+  // last resort: the rest of the exact bin
   while (b) {
     if ((load<u32>(b) & ~FLAGS) >= need) return b;
     b = load<u32>(b, 4);
   }
-  // any block of a larger bin is big enough
-  let higher = bin < 31 ? binMap & ~((<u32>2 << bin) - 1) : 0;
-  if (!higher) return 0;
-  return load<u32>(binHeads + (<usize>ctz<u32>(higher) << 2));
+  return 0;
 }
 
 function grow(need: u32): bool {

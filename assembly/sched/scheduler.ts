@@ -5,7 +5,7 @@
 import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES } from "../limits";
 import { hostResult, hostLog, hostEvent, hostNow } from "../host";
 import { alloc, free } from "../mem/heap";
-import { textNew, textStr, textByte, textInt, textPtr, textLen, textFree } from "../mem/text";
+import { textNew, textStr, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
   Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textLenOf, T_STRING,
   T_BODY, T_CALL, T_ERROR,
@@ -16,16 +16,17 @@ import { parse } from "../slp/parse";
 import { ctxNew, ctxFree, ctxSet, V_DATA, V_CHANNEL, V_TOPIC } from "../eval/context";
 import { runTask, pushSeq, pushOne, unwind, R_DONE, R_YIELD, fail } from "../eval/machine";
 import {
-  queueLength, queueFull, queuePush, queueCompact, qEntry, qKind, qChannel, qTopic, qReq,
-  qPayload, qSeq, qProc, Q_EVENT, Q_REQUEST,
+  queueLength, queueFull, queuePush, qChannel, qTopic, qReq, qPayload, qSeq, eventHead, eventPop,
+  requestHead, requestPop, requestRemove, Q_REQUEST,
 } from "../events/queue";
 import {
   subCount, subAt, subChannel, subTopic, subOrder, subBody, waiterAt, wActive, wChannel, wTopic,
-  wFromSeq, wOrder, wTask, wBlocked, setBlocked, wGot, setGot, wDeadline,
+  wFromSeq, wOrder, wTask, wBlocked, setBlocked, wGot, setGot, wDeadline, waitersActive,
 } from "../events/subs";
 import {
   taskNew, taskFreeMemory, taskOwnsCtx, setHandlerInfo, tState, setState, tKind, tReq, tProc,
   tRet, setRet, tCtx, tNext, setNext, tChannel, tTopic, setInterrupted, tOrder, setOrder,
+  registrySlot, setRegistrySlot,
   S_RUNNABLE, S_AWAIT, S_QUEUE, TK_REQUEST, TK_EXEC, TK_HANDLER,
 } from "./task";
 import { processors, maxInput, totalSteps } from "./config";
@@ -94,18 +95,26 @@ export function isDeadlockVictim(t: usize): bool {
 const REGISTRY = MAX_PROCESSORS + MAX_HANDLER_TASKS;
 const registry = memory.data(REGISTRY * 4);
 
+let registryHint: i32 = 0;
+
 function register(t: usize): void {
-  for (let i = 0; i < REGISTRY; i++) {
+  for (let k = 0; k < REGISTRY; k++) {
+    let i = (registryHint + k) % REGISTRY;
     let slot = registry + (<usize>i << 2);
-    if (!load<u32>(slot)) { store<u32>(slot, <u32>t); liveTasks++; return; }
+    if (!load<u32>(slot)) {
+      store<u32>(slot, <u32>t);
+      setRegistrySlot(t, i);
+      registryHint = i + 1;
+      liveTasks++;
+      return;
+    }
   }
 }
 
 function unregister(t: usize): void {
-  for (let i = 0; i < REGISTRY; i++) {
-    let slot = registry + (<usize>i << 2);
-    if (load<u32>(slot) == <u32>t) { store<u32>(slot, 0); liveTasks--; return; }
-  }
+  let i = registrySlot(t);
+  store<u32>(registry + (<usize>i << 2), 0);
+  liveTasks--;
 }
 
 /** Wakes every task waiting for queue room, oldest first; each retries its publish. */
@@ -203,9 +212,19 @@ function startHandler(s: usize, channel: i32, topic: i32, payload: Value): void 
 
 // ---- output ----
 
+/** One reusable text for printing results and events; given back when it grew large. */
+let out: usize = 0;
+
+function outText(): usize {
+  if (out && textLen(out) > 4096) { textFree(out); out = 0; }
+  if (!out) out = textNew(256);
+  else textClear(out);
+  return out;
+}
+
 function emitResult(req: i32, v: Value): void {
-  let x = textNew(64);
-  x = printValue(x, v);
+  let x = printValue(outText(), v);
+  out = x;
   if (!x) {
     // even the result does not fit: say so in as few bytes as possible
     let y = textNew(24);
@@ -214,7 +233,6 @@ function emitResult(req: i32, v: Value): void {
     return;
   }
   hostResult(req, textPtr(x), textLen(x));
-  textFree(x);
 }
 
 /** Logs `error: CH/TOPIC: MESSAGE` (channel 0 = EXEC, topic = processor). */
@@ -286,11 +304,10 @@ export function setWatch(channel: i32, topic: i32, on: bool): i32 {
 }
 
 function emitEvent(channel: i32, topic: i32, payload: Value): void {
-  let x = textNew(64);
-  x = printValue(x, payload);
+  let x = printValue(outText(), payload);
+  out = x;
   if (!x) return;
   hostEvent(channel, topic, textPtr(x), textLen(x));
-  textFree(x);
 }
 
 // waiters matching the event being dispatched, sorted by registration order
@@ -346,38 +363,33 @@ function deliver(e: usize): bool {
   return true;
 }
 
-/** One pass over the queue, in order: start requests on idle processors, deliver events. */
+/** Hands out what can be handed out: requests to idle processors, then events in order. */
 function dispatch(): void {
-  let n = queueLength();
-  if (!n) return;
-  let keep = alloc(<usize>n);
-  if (!keep) return; // try again at the next yield
-  let eventsBlocked = false;
-  let consumed = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    let e = qEntry(i);
-    let take = false;
-    if (qKind(e) == Q_REQUEST) {
-      let p = qProc(e);
-      if (!procTask(p)) {
-        startRequest(qReq(e), p, qPayload(e));
-        take = true;
-      }
-    } else if (!eventsBlocked) {
-      take = deliver(e);
-      if (!take) eventsBlocked = true;
-    }
-    store<u8>(keep + i, take ? 0 : 1);
-    if (take) consumed++;
+  if (!queueLength()) return;
+  let consumed = false;
+  for (let p = 0; p < processors; p++) {
+    if (procTask(p)) continue;
+    let e = requestHead(p);
+    if (!e) continue;
+    let req = qReq(e);
+    let payload = qPayload(e);
+    requestPop(p);
+    startRequest(req, p, payload);
+    consumed = true;
   }
-  if (consumed) queueCompact(keep);
-  free(keep);
+  while (true) {
+    let e = eventHead();
+    if (!e || !deliver(e)) break;
+    eventPop();
+    consumed = true;
+  }
   if (consumed) wakeQueueWaiters();
 }
 
 // ---- timers ----
 
 function checkTimers(): void {
+  if (!waitersActive()) return;
   let now = hostNow();
   for (let i = 0; i < MAX_WAITERS; i++) {
     let w = waiterAt(i);
@@ -391,6 +403,7 @@ function checkTimers(): void {
 /** When the earliest await timeout falls due (host_now time), or -1. */
 export function nextTimer(): f64 {
   let best: f64 = -1;
+  if (!waitersActive()) return best;
   for (let i = 0; i < MAX_WAITERS; i++) {
     let w = waiterAt(i);
     if (wActive(w) && wBlocked(w) && (best < 0 || wDeadline(w) < best)) best = wDeadline(w);
@@ -459,17 +472,10 @@ export function interrupt(req: i32): i32 {
     }
     return 1;
   }
-  let n = queueLength();
-  for (let i: u32 = 0; i < n; i++) {
-    let e = qEntry(i);
-    if (qKind(e) != Q_REQUEST || qReq(e) != req) continue;
-    let keep = alloc(<usize>n);
-    if (!keep) return 0;
-    memory.fill(keep, 1, <usize>n);
-    store<u8>(keep + i, 0);
-    release(qPayload(e));
-    queueCompact(keep);
-    free(keep);
+  for (let p = 0; p < processors; p++) {
+    let payload = requestRemove(p, req);
+    if (!payload) continue;
+    release(payload);
     let t = textNew(16);
     t = textStr(t, "@\"interrupted\"");
     if (t) { hostResult(req, textPtr(t), textLen(t)); textFree(t); }

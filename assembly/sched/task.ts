@@ -7,13 +7,14 @@
 //   +32 u64 ret  +40 u32 ctx  +44 u32 next (run queue)
 //   +48 i32 channel  +52 i32 topic  +56 u32 interrupted  +60 u32 slice
 //   +64 u32 ownsCtx  +68 u32 order (when it began waiting for queue room)
+//   +72 i32 registry slot (scheduler.ts)
 
 import { alloc, free, realloc } from "../mem/heap";
 import { MAX_FRAMES } from "../limits";
 import { Value } from "../slp/format";
 import { FRAME_SIZE } from "../eval/frame";
 
-export const TASK_SIZE: usize = 72;
+export const TASK_SIZE: usize = 80;
 
 export const S_RUNNABLE: u32 = 1;
 export const S_AWAIT: u32 = 2; // blocked in core/expr/await
@@ -48,11 +49,32 @@ export const TK_HANDLER: i32 = 3; // a sub body running for one event
 @inline export function tOrder(t: usize): u32 { return load<u32>(t, 68); }
 @inline export function setOrder(t: usize, n: u32): void { store<u32>(t, n, 68); }
 
+@inline export function registrySlot(t: usize): i32 { return load<i32>(t, 72); }
+@inline export function setRegistrySlot(t: usize, i: i32): void { store<i32>(t, i, 72); }
+
+// Finished tasks are kept (with their frame arrays) for reuse: a request costs no
+// allocation for its task. At most POOL of them, so the pool stays small.
+const POOL = 8;
+const pool = memory.data(POOL * 4);
+let pooled: i32 = 0;
+
 /** A new task (no frames yet); 0 when out of memory. */
 export function taskNew(kind: i32, req: i32, proc: i32, ctx: usize, ownsCtx: bool): usize {
-  let t = alloc(TASK_SIZE);
-  if (!t) return 0;
+  let t: usize = 0;
+  let frames: usize = 0;
+  let cap: u32 = 0;
+  if (pooled > 0) {
+    pooled--;
+    t = load<u32>(pool + (<usize>pooled << 2));
+    frames = tFrames(t);
+    cap = load<u32>(t, 24);
+  } else {
+    t = alloc(TASK_SIZE);
+    if (!t) return 0;
+  }
   memory.fill(t, 0, TASK_SIZE);
+  store<u32>(t, <u32>frames, 16);
+  store<u32>(t, cap, 24);
   store<u32>(t, S_RUNNABLE);
   store<i32>(t, kind, 4);
   store<i32>(t, req, 8);
@@ -99,6 +121,12 @@ export function pushFrameSlot(t: usize): usize {
 }
 
 export function taskFreeMemory(t: usize): void {
+  // keep small tasks for reuse; a task whose stack grew deep gives its frames back
+  if (pooled < POOL && load<u32>(t, 24) <= 8) {
+    store<u32>(pool + (<usize>pooled << 2), <u32>t);
+    pooled++;
+    return;
+  }
   free(tFrames(t));
   free(t);
 }

@@ -37,7 +37,8 @@ const lvPendPos = memory.data(LEVELS * 4);
 let listInfo: usize = 0; // per list in preorder: u32 count, u32 size
 let listCap: u32 = 0;
 let nLists: u32 = 0;
-let symHash: usize = 0; // open addressing: u32 ptr, u32 len, u32 id+1
+let symHash: usize = 0; // open addressing: u32 ptr, u32 len, u32 id+1, u32 generation
+let generation: u32 = 1; // entries of older parses count as empty
 let symCap: u32 = 0;
 let symList: usize = 0; // per id: u32 ptr, u32 len
 let symListCap: u32 = 0;
@@ -236,15 +237,15 @@ function symbolId(p: usize, n: u32, add: bool): i32 {
   if (add && (nSyms + 1) * 2 > symCap) {
     // rehash into a table twice as large
     let ncap: u32 = symCap ? symCap * 2 : 64;
-    let t = alloc(<usize>ncap * 12);
+    let t = alloc(<usize>ncap * 16);
     if (!t) { oom = true; return -1; }
-    memory.fill(t, 0, <usize>ncap * 12);
+    memory.fill(t, 0, <usize>ncap * 16);
     for (let i: u32 = 0; i < symCap; i++) {
-      let e = symHash + <usize>i * 12;
-      if (!load<u32>(e, 8)) continue;
+      let e = symHash + <usize>i * 16;
+      if (load<u32>(e, 12) != generation) continue;
       let j = hashBytes(load<u32>(e), load<u32>(e, 4)) & (ncap - 1);
-      while (load<u32>(t + <usize>j * 12, 8)) j = (j + 1) & (ncap - 1);
-      memory.copy(t + <usize>j * 12, e, 12);
+      while (load<u32>(t + <usize>j * 16, 12) == generation) j = (j + 1) & (ncap - 1);
+      memory.copy(t + <usize>j * 16, e, 16);
     }
     free(symHash);
     symHash = t;
@@ -253,9 +254,9 @@ function symbolId(p: usize, n: u32, add: bool): i32 {
   if (!symCap) return -1;
   let j = hashBytes(p, n) & (symCap - 1);
   while (true) {
-    let e = symHash + <usize>j * 12;
+    let e = symHash + <usize>j * 16;
+    if (load<u32>(e, 12) != generation) break;
     let id1 = load<u32>(e, 8);
-    if (!id1) break;
     if (load<u32>(e, 4) == n && bytesEq(load<u32>(e), p, n)) return <i32>id1 - 1;
     j = (j + 1) & (symCap - 1);
   }
@@ -266,10 +267,11 @@ function symbolId(p: usize, n: u32, add: bool): i32 {
     symList = q;
     symListCap = symListCap ? symListCap * 2 : 16;
   }
-  let e = symHash + <usize>j * 12;
+  let e = symHash + <usize>j * 16;
   store<u32>(e, <u32>p);
   store<u32>(e, n, 4);
   store<u32>(e, nSyms + 1, 8);
+  store<u32>(e, generation, 12);
   store<u32>(symList + (<usize>nSyms << 3), <u32>p);
   store<u32>(symList + (<usize>nSyms << 3), n, 4);
   symBytes += 4 + n;
@@ -277,11 +279,23 @@ function symbolId(p: usize, n: u32, add: bool): i32 {
   return <i32>id;
 }
 
+/** Scratch kept between parses up to this many bytes each; larger scratch is given back. */
+const KEEP_SCRATCH: u32 = 4096;
+
 function resetScratch(): void {
-  free(listInfo); listInfo = 0; listCap = 0; nLists = 0;
-  free(symHash); symHash = 0; symCap = 0;
-  free(symList); symList = 0; symListCap = 0; nSyms = 0; symBytes = 0;
+  if (listCap * 8 > KEEP_SCRATCH) { free(listInfo); listInfo = 0; listCap = 0; }
+  if (symCap * 16 > KEEP_SCRATCH) { free(symHash); symHash = 0; symCap = 0; }
+  if (symListCap * 8 > KEEP_SCRATCH) { free(symList); symList = 0; symListCap = 0; }
+  nLists = 0;
+  nSyms = 0;
+  symBytes = 0;
   oom = false;
+  // a new generation empties the symbol table without touching it
+  generation++;
+  if (generation == 0) {
+    if (symHash) memory.fill(symHash, 0, <usize>symCap * 16);
+    generation = 1;
+  }
 }
 
 // ---- pass 1 ----
