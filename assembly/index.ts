@@ -3,12 +3,14 @@
 // host.ts.
 
 import { heapInit, heapUsed, heapReserved, heapLargestFree, alloc, free, realloc } from "./mem/heap";
-import { textNew, textPtr, textLen, textFree } from "./mem/text";
+import { textNew, textPtr, textLen, textFree, textStr } from "./mem/text";
 import { MAX_PROCESSORS } from "./limits";
 import { initConstants } from "./slp/errors";
 import { split, splitError } from "./slp/parse";
 import { printValue } from "./slp/print";
-import { release } from "./slp/format";
+import { release, bufAlloc, releaseBuf, mkv, HEADER, Value } from "./slp/format";
+import { parse } from "./slp/parse";
+import { validBuffer } from "./slp/validate";
 import { kvCount } from "./kv/store";
 import { subCount } from "./events/subs";
 import { queueLength } from "./events/queue";
@@ -65,7 +67,8 @@ export function sxs_init(): i32 {
 }
 
 export function sxs_input(len: i32): usize {
-  stagingFor = len;
+  // nothing counts as staged until this call succeeds
+  stagingFor = -1;
   if (!initialised) return 0;
   if (len < 0 || len > maxInput) return 0;
   let need: usize = len > 0 ? <usize>len : 1;
@@ -75,11 +78,18 @@ export function sxs_input(len: i32): usize {
     staging = p;
     stagingCap = need;
   }
+  stagingFor = len;
   return staging;
 }
 
-/** Gives back a large staging buffer once a request has been taken in. */
+/** True when exactly `len` bytes were staged by the last sxs_input. */
+function staged(len: i32): bool {
+  return len >= 0 && len == stagingFor && staging != 0 && <usize>len <= stagingCap;
+}
+
+/** Gives back a large staging buffer once a request has been taken in; the text is consumed either way. */
 function shrinkStaging(): void {
+  stagingFor = -1;
   if (stagingCap > 65536) {
     free(staging);
     staging = 0;
@@ -88,11 +98,12 @@ function shrinkStaging(): void {
 }
 
 export function sxs_submit(req: i32, proc: i32, len: i32): i32 {
-  if (!initialised || req <= 0) return -3;
+  if (!initialised) return -3;
+  if (req <= 0) return -4;
   // A request too large to stage is never read: parse() answers `input too large`
   // from its length alone.
   if (len > maxInput) return submit(req, proc, 0, len);
-  if (len < 0 || len != stagingFor || !staging) return -3;
+  if (!staged(len)) return -4;
   let r = submit(req, proc, staging, len);
   shrinkStaging();
   return r;
@@ -117,7 +128,7 @@ export function sxs_watch(channel: i32, topic: i32, on: i32): i32 {
 
 export function sxs_split(len: i32): usize {
   if (!initialised) return 0;
-  if (len <= maxInput && (len < 0 || len != stagingFor || !staging)) return 0;
+  if (len <= maxInput && !staged(len)) return 0;
   let block = split(staging, len, maxInput);
   shrinkStaging();
   if (block) return block;
@@ -154,4 +165,69 @@ export function sxs_stat(id: i32): f64 {
     case 9: return <f64>heapLargestFree();
     default: return -1;
   }
+}
+
+/** A result block for text: i32 len then the bytes; a negative len marks an error text. */
+function block(t: usize, error: bool): usize {
+  let out = alloc(8 + <usize>textLen(t));
+  if (!out) return 0;
+  store<i32>(out, error ? -1 : 1);
+  store<u32>(out, textLen(t), 4);
+  memory.copy(out + 8, textPtr(t), textLen(t));
+  return out;
+}
+
+/**
+ * The SLP buffer of the staged text (its root: a BODY of the top-level forms), for
+ * tools and test vectors: i32 1, u32 len, the buffer bytes; or i32 -1, u32 len, the
+ * printed parse error. 0 when out of memory.
+ */
+export function sxs_encode(len: i32): usize {
+  if (!initialised) return 0;
+  if (len <= maxInput && !staged(len)) return 0;
+  let v = parse(staging, len, maxInput);
+  let t = textNew(64);
+  let out: usize = 0;
+  if (load<u8>(<usize>(v >>> 32) + <usize><u32>v) == 0x0a) {
+    t = printValue(t, v);
+    if (t) out = block(t, true);
+  } else {
+    let buf = <usize>(v >>> 32);
+    let n = load<u32>(buf, 4);
+    out = alloc(8 + <usize>n);
+    if (out) {
+      store<i32>(out, 1);
+      store<u32>(out, n, 4);
+      memory.copy(out + 8, buf, n);
+    }
+  }
+  release(v);
+  if (t) textFree(t);
+  shrinkStaging();
+  return out;
+}
+
+/**
+ * Checks the staged bytes as an SLP buffer and prints its root: i32 1, u32 len, the
+ * canonical form; or i32 -1, u32 len, `invalid buffer`. 0 when out of memory.
+ */
+export function sxs_decode(len: i32): usize {
+  if (!initialised || !staged(len)) return 0;
+  let t = textNew(64);
+  let out: usize = 0;
+  if (!validBuffer(staging, <u32>len)) {
+    t = textStr(t, "invalid buffer");
+    if (t) out = block(t, true);
+  } else {
+    let buf = bufAlloc(<u32>len);
+    if (buf) {
+      memory.copy(buf, staging, len);
+      t = printValue(t, mkv(buf, HEADER));
+      if (t) out = block(t, false);
+      releaseBuf(buf);
+    }
+  }
+  if (t) textFree(t);
+  shrinkStaging();
+  return out;
 }

@@ -1,0 +1,78 @@
+// sxs exec 'FORM': run one request on a fresh virtual board and print its result.
+
+import { VirtualBoard } from "../board/virtual-board.js";
+import { flag, intOption, listOption } from "./args.js";
+import { BOARD_OPTIONS, boardOptions, parseWatch, readSource, reportFailure } from "./board-options.js";
+import { ExitCode, UsageError, type CliCommand } from "./command.js";
+import { formatEvent, formatLog, isErrorValue, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
+
+export const exec: CliCommand = {
+  name: "exec",
+  summary: "Run one request on a fresh virtual board and print its result.",
+  usage: "exec [options] 'FORM...'",
+  options: [
+    { name: "json", type: "boolean", description: "print {\"result\": ...} (log lines and events go to stderr as JSON too)" },
+    { name: "processor", short: "p", type: "integer", valueName: "N", min: 0, max: 7, description: "the processor that runs the request (default 0)" },
+    { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also show events on channel CH (A..F) and TOPIC (or *)" },
+    ...BOARD_OPTIONS,
+  ],
+  details: [
+    "Several arguments are joined with spaces into one request; `-` reads it from stdin.",
+    "The result goes to stdout; log lines and events go to stderr. After the result the",
+    "board runs until idle, so handlers the request triggered still log.",
+    "",
+    "Exit codes: 0 ok, 1 the result is an error value (@...), 2 usage error, 3 board failure.",
+  ].join("\n"),
+
+  async run(args, io) {
+    if (args.positionals.length === 0) throw new UsageError("missing FORM");
+    const json = flag(args, "json");
+    const processor = intOption(args, "processor") ?? 0;
+    const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
+    const text: Uint8Array | string =
+      args.positionals.length === 1 && args.positionals[0] === "-" ? await readSource(io, "-") : args.positionals.join(" ");
+    const style = makeStyle(!json && useColour(io.stdout, io.env));
+    const errStyle = makeStyle(!json && useColour(io.stderr, io.env));
+
+    let board: VirtualBoard;
+    try {
+      board = await VirtualBoard.create(boardOptions(args, io, "real"));
+    } catch (e) {
+      return reportFailure(io, e);
+    }
+    if (processor >= board.processors) {
+      board.close();
+      throw new UsageError(`no processor ${processor} (the board has ${board.processors}; see --processors)`);
+    }
+    const err = (s: string): void => void io.stderr.write(s);
+    board.on("log", (t) => err(json ? jsonLine({ log: t }) : formatLog(errStyle, t) + "\n"));
+    board.on("event", (channel, topic, payload) =>
+      err(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(errStyle, channel, topic, payload) + "\n"),
+    );
+    let interrupts = 0;
+    let stopped = false;
+    const offInterrupt = io.onInterrupt(() => {
+      interrupts++;
+      if (interrupts === 1 && board.pending().length > 0) {
+        board.interrupt();
+        return;
+      }
+      stopped = true;
+      board.close();
+    });
+    try {
+      for (const w of watches) board.watch(w.channel, w.topic, true);
+      const value = await board.exec(text, { processor });
+      await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
+      await board.drain();
+      if (stopped) return ExitCode.INTERRUPTED;
+      return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
+    } catch (e) {
+      if (stopped) return ExitCode.INTERRUPTED;
+      return reportFailure(io, e);
+    } finally {
+      offInterrupt();
+      board.close();
+    }
+  },
+};
