@@ -115,7 +115,10 @@ export function bytesEqStr(p: usize, n: i32, s: string): bool {
 /** Bytewise comparison, then by length: <0, 0, >0. */
 export function bytesCompare(a: usize, an: i32, b: usize, bn: i32): i32 {
   let n = an < bn ? an : bn;
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // eight bytes at a time while they are equal
+  while (i + 8 <= n && load<u64>(a + i) == load<u64>(b + i)) i += 8;
+  for (; i < n; i++) {
     let x = <i32>load<u8>(a + i);
     let y = <i32>load<u8>(b + i);
     if (x != y) return x - y;

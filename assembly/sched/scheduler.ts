@@ -58,6 +58,7 @@ export function liveTaskCount(): i32 {
 }
 
 function pushRun(t: usize): void {
+  if (tState(t) == S_QUEUE) queueWaiting--;
   setState(t, S_RUNNABLE);
   setNext(t, 0);
   if (runTail) setNext(runTail, t);
@@ -77,10 +78,14 @@ function popRun(): usize {
 
 // ---- queue backpressure ----
 
+/** Tasks now waiting for queue room (so that the common case costs nothing). */
+let queueWaiting: i32 = 0;
+
 /** Called by core/event/pub when the queue is full: the task waits for room. */
 export function waitForQueueRoom(t: usize): void {
   setState(t, S_QUEUE);
   setOrder(t, ++queueWaitOrder);
+  queueWaiting++;
 }
 
 /** True once for the task chosen to break a queue deadlock (see breakDeadlock). */
@@ -119,7 +124,7 @@ function unregister(t: usize): void {
 
 /** Wakes every task waiting for queue room, oldest first; each retries its publish. */
 function wakeQueueWaiters(): void {
-  if (queueFull()) return;
+  if (!queueWaiting || queueFull()) return;
   while (true) {
     let best: usize = 0;
     for (let i = 0; i < REGISTRY; i++) {
@@ -137,7 +142,7 @@ function wakeQueueWaiters(): void {
  * `core/event/pub: queue full` instead of waiting forever.
  */
 function breakDeadlock(): void {
-  if (runHead || !queueFull()) return;
+  if (runHead || !queueWaiting || !queueFull()) return;
   let best: usize = 0;
   for (let i = 0; i < REGISTRY; i++) {
     let t = <usize>load<u32>(registry + (<usize>i << 2));

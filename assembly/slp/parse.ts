@@ -68,13 +68,32 @@ let formsCap: u32 = 0;
 let nForms: u32 = 0;
 let formStart: u32 = 0;
 
+// Byte classes: 1 whitespace, 2 ends a bare token (whitespace, brackets, `"`, `;`), 4 digit.
+const CLASS = memory.data<u8>([
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  3, 0, 2, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 2, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+const C_WHITE: u8 = 1;
+const C_DELIM: u8 = 2;
+const C_DIGIT: u8 = 4;
+
+@inline function cls(c: u32): u8 {
+  return load<u8>(CLASS + <usize>c);
+}
+
 @inline function isWhite(c: u32): bool {
-  return c == 32 || c == 9 || c == 10 || c == 13;
+  return (cls(c) & C_WHITE) != 0;
 }
 
 /** Ends a bare token: whitespace, brackets, `"` and `;`. */
 @inline function isDelim(c: u32): bool {
-  return isWhite(c) || c == 40 || c == 41 || c == 91 || c == 93 || c == 123 || c == 125 || c == 34 || c == 59;
+  return (cls(c) & C_DELIM) != 0;
 }
 
 @inline function isDigit(c: u32): bool {
@@ -109,40 +128,60 @@ function skipBlank(p: usize): usize {
   return p;
 }
 
-/** End of the bare token starting at p. */
-function tokenEnd(p: usize): usize {
-  while (p < srcEnd && !isDelim(<u32>load<u8>(p))) p++;
-  return p;
-}
-
 const K_SYMBOL = 0;
 const K_INT = 1;
 const K_REAL = 2;
 
-/** Is [p, e) an integer, a real or a symbol? */
-function classify(p: usize, e: usize): i32 {
+// Set by scanBare: what the token is, and for short integers their value.
+let tokKind: i32 = K_SYMBOL;
+let tokInt: i64 = 0;
+let tokExact: bool = false; // tokInt holds the value (at most 18 digits: no overflow possible)
+
+/**
+ * Scans the bare token at p in one pass: finds its end, tells an integer, a real or a
+ * symbol apart (SPEC.md section 1's grammar), and accumulates a short integer's value.
+ */
+function scanBare(p: usize): usize {
   let i = p;
+  let e = srcEnd;
   let c = <u32>load<u8>(i);
-  if (c == 43 || c == 45) i++;
+  let neg = false;
+  if (c == 43 || c == 45) { neg = c == 45; i++; }
   let digits = 0;
-  while (i < e && isDigit(<u32>load<u8>(i))) { i++; digits++; }
+  let v: i64 = 0;
+  while (i < e) {
+    c = <u32>load<u8>(i);
+    if (c - 48 >= 10) break;
+    v = v * 10 + <i64>(c - 48);
+    digits++;
+    i++;
+  }
   let real = false;
+  let intDigits = digits;
   if (i < e && load<u8>(i) == 46) {
     real = true;
     i++;
-    while (i < e && isDigit(<u32>load<u8>(i))) { i++; digits++; }
+    while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; digits++; }
   }
-  if (digits == 0) return K_SYMBOL;
-  if (i < e && (load<u8>(i) | 32) == 101) {
+  let number = digits > 0;
+  if (number && i < e && (load<u8>(i) | 32) == 101) {
     real = true;
     i++;
     if (i < e && (load<u8>(i) == 43 || load<u8>(i) == 45)) i++;
     let ed = 0;
-    while (i < e && isDigit(<u32>load<u8>(i))) { i++; ed++; }
-    if (ed == 0) return K_SYMBOL;
+    while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; ed++; }
+    if (ed == 0) number = false;
   }
-  if (i != e) return K_SYMBOL;
-  return real ? K_REAL : K_INT;
+  if (number && (i >= e || isDelim(<u32>load<u8>(i)))) {
+    tokKind = real ? K_REAL : K_INT;
+    tokExact = !real && intDigits <= 18;
+    tokInt = neg ? -v : v;
+    return i;
+  }
+  // a symbol: run to the next delimiter
+  while (i < e && !isDelim(<u32>load<u8>(i))) i++;
+  tokKind = K_SYMBOL;
+  return i;
 }
 
 // String scanning. Pass 1 validates and measures; pass 2 decodes into `out`.
@@ -380,11 +419,14 @@ function pass1(): bool {
       size = 5 + strDecoded;
       p = q;
     } else {
-      let e = tokenEnd(p);
-      let kind = classify(p, e);
+      let e = scanBare(p);
+      let kind = tokKind;
       if (kind == K_INT) {
-        let x = parseInteger(p, <i32>(e - p));
-        if (numStatus != NUM_OK) return fail(E_INT_RANGE, p);
+        let x = tokInt;
+        if (!tokExact) {
+          x = parseInteger(p, <i32>(e - p));
+          if (numStatus != NUM_OK) return fail(E_INT_RANGE, p);
+        }
         size = x == <i64><i32>x ? 5 : 9;
       } else if (kind == K_REAL) {
         parseReal(p, <i32>(e - p));
@@ -477,10 +519,10 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       p = q;
       continue;
     }
-    let e = tokenEnd(p);
-    let kind = classify(p, e);
+    let e = scanBare(p);
+    let kind = tokKind;
     if (kind == K_INT) {
-      let x = parseInteger(p, <i32>(e - p));
+      let x = tokExact ? tokInt : parseInteger(p, <i32>(e - p));
       if (x == <i64><i32>x) {
         store<u8>(buf + w, T_INT32);
         store<i32>(buf + w, <i32>x, 1);

@@ -34,6 +34,7 @@ export const Stat = {
   QUEUED: 6,
   TASKS: 7,
   STEPS: 8,
+  LARGEST_FREE: 9,
 } as const;
 export type StatId = (typeof Stat)[keyof typeof Stat];
 
@@ -47,6 +48,7 @@ export const STAT_NAMES: Readonly<Record<StatId, string>> = {
   6: "queued events and requests",
   7: "live tasks",
   8: "evaluation steps",
+  9: "largest free heap block",
 };
 
 /** Channel numbers of `sxs_watch` and `host_event`: 0 = EXEC, 1..6 = A..F. */
@@ -185,6 +187,8 @@ interface RawExports {
   sxs_split(len: number): number;
   sxs_free(ptr: number): void;
   sxs_stat(id: number): number;
+  sxs_encode(len: number): number;
+  sxs_decode(len: number): number;
 }
 
 const FUNCTION_EXPORTS = [
@@ -200,6 +204,8 @@ const FUNCTION_EXPORTS = [
   "sxs_split",
   "sxs_free",
   "sxs_stat",
+  "sxs_encode",
+  "sxs_decode",
 ] as const;
 
 /** The outcome of `sxs_split`: byte ranges of the top-level forms, or the printed parse error. */
@@ -401,6 +407,38 @@ export class SxsImage {
         ranges.push([start, end]);
       }
       return { ranges };
+    } finally {
+      if (!this.trapped) this.call("sxs_free", () => this.x.sxs_free(block));
+    }
+  }
+
+  /**
+   * The SLP buffer the image builds from `text` (sxs_encode), or its parse error; `null`
+   * when the image is out of memory.
+   */
+  encode(text: Uint8Array): { bytes: Uint8Array } | { error: string } | null {
+    const len = this.stage(text);
+    return this.takeBlock("sxs_encode", this.call("sxs_encode", () => this.x.sxs_encode(len) >>> 0), (b) => ({ bytes: b }));
+  }
+
+  /** The canonical print of an SLP buffer (sxs_decode), or `invalid buffer`; `null` when out of memory. */
+  decode(buffer: Uint8Array): { text: string } | { error: string } | null {
+    const len = this.stage(buffer);
+    return this.takeBlock("sxs_decode", this.call("sxs_decode", () => this.x.sxs_decode(len) >>> 0), (b) => ({ text: fromBytes(b) }));
+  }
+
+  /** Reads and frees a `i32 status, u32 len, bytes` block (docs/abi.md). */
+  private takeBlock<T>(name: string, block: number, ok: (bytes: Uint8Array) => T): T | { error: string } | null {
+    if (block === 0) return null;
+    try {
+      const m = this.memory();
+      if (block + 8 > m.length) throw this.fail(`${name} returned a block out of memory`);
+      const dv = new DataView(m.buffer);
+      const status = dv.getInt32(block, true);
+      const n = dv.getUint32(block + 4, true);
+      if (block + 8 + n > m.length) throw this.fail(`${name} returned bytes out of memory`);
+      const bytes = m.slice(block + 8, block + 8 + n);
+      return status < 0 ? { error: fromBytes(bytes) } : ok(bytes);
     } finally {
       if (!this.trapped) this.call("sxs_free", () => this.x.sxs_free(block));
     }

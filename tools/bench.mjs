@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+// npm run bench: prints the project's figures, each with how it was measured and the
+// target it is held to. Figures are measured here, in this run; nothing is assumed.
+//
+//   node tools/bench.mjs [--quick] [--json] [--only NAME[,NAME...]]
+//
+// Sections: size, throughput, parse, memory, scaling. The image is driven through the
+// host library's raw ABI wrapper (dist/host/image/image.js), the same path the virtual
+// board uses, minus promises.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling]
+
+Measures the image build/sxs.wasm under V8 and prints each figure with its method and target.
+  --quick   shorter runs (CI smoke)
+  --json    one JSON object at the end instead of the table
+  --only    run only the named sections`);
+  process.exit(0);
+}
+const quick = args.includes("--quick");
+const json = args.includes("--json");
+const onlyArg = args.indexOf("--only");
+const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(",")) : null;
+
+const imagePath = path.join(root, "build/sxs.wasm");
+const hostImage = path.join(root, "dist/host/image/image.js");
+for (const f of [imagePath, hostImage]) {
+  if (!fs.existsSync(f)) {
+    console.error(`bench: ${path.relative(root, f)} is missing: run npm run build first`);
+    process.exit(3);
+  }
+}
+const { SxsImage, Limit, Stat } = await import(hostImage);
+
+const results = [];
+function report(section, name, value, unit, target, method) {
+  results.push({ section, name, value, unit, target, method });
+  if (!json) {
+    const v = typeof value === "number" ? value.toLocaleString("en-US", { maximumFractionDigits: 2 }) : value;
+    console.log(`  ${name}: ${v} ${unit}${target ? `   (target: ${target})` : ""}`);
+    console.log(`      measured by: ${method}`);
+  }
+}
+function heading(s) {
+  if (!json) console.log(`\n${s}`);
+}
+
+/** A fresh image with result/log counters. */
+async function freshImage(limits = {}) {
+  const counters = { results: 0, logs: 0, last: null };
+  const image = await SxsImage.load(
+    {
+      result(_req, bytes) {
+        counters.results++;
+        counters.last = bytes;
+      },
+      log() {
+        counters.logs++;
+      },
+      event() {},
+      now: () => 0,
+    },
+    { path: imagePath },
+  );
+  for (const [id, v] of Object.entries(limits)) {
+    if (image.limit(Number(id), v) !== 0) throw new Error(`limit ${id}=${v} refused`);
+  }
+  if (image.init() !== 0) throw new Error("init failed");
+  return { image, counters };
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+let nextReq = 1;
+
+/** Submits each line as its own request and runs the board until all are answered. */
+function runLines(image, encoded) {
+  for (const b of encoded) {
+    let r = image.submitBytes(nextReq, 0, b);
+    while (r === -1) {
+      image.run(1 << 30);
+      r = image.submitBytes(nextReq, 0, b);
+    }
+    if (r !== 0) throw new Error(`submit returned ${r}`);
+    nextReq++;
+  }
+  while (image.run(1 << 30)) {}
+}
+
+function execOne(image, counters, text) {
+  runLines(image, [enc.encode(text)]);
+  return dec.decode(counters.last);
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function sectionSize() {
+  heading("Image");
+  const size = fs.statSync(imagePath).size;
+  report("size", "build/sxs.wasm", size, "bytes", "<= 32768 bytes (release build, -O3z)", "fs.statSync(build/sxs.wasm).size after npm run build:image");
+}
+
+/** The mixed workload: set/get/cas/iterate/pub/sub-handler, one line per command. */
+function mixedLines(n) {
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    const k = `user:${i % 100}:name`;
+    switch (i % 6) {
+      case 0: lines.push(`(core/kv/set ${k} "value-${i}")`); break;
+      case 1: lines.push(`(core/kv/get ${k})`); break;
+      case 2: lines.push(`(core/kv/cas ${k} "value-${i - 2}" "value-${i}")`); break;
+      case 3: lines.push(`(core/kv/iterate "user:${i % 10}" 0 3 {(core/kv/exists $key)})`); break;
+      case 4: lines.push(`(core/event/pub $CHANNEL_A 1 ${i})`); break;
+      default: lines.push(`(core/kv/del ${k})`); break;
+    }
+  }
+  return lines;
+}
+
+async function sectionThroughput() {
+  heading("Throughput under V8");
+  const { image, counters } = await freshImage();
+  // the pub lines each wake this handler: its run is part of the work measured
+  execOne(image, counters, "(core/event/sub $CHANNEL_A 1 {(core/kv/set last $data)})");
+  const encoded = mixedLines(1200).map((l) => enc.encode(l));
+  for (let i = 0; i < 30; i++) runLines(image, encoded); // warm up
+  const seconds = quick ? 0.5 : 3;
+  const steps0 = image.stat(Stat.STEPS);
+  const t0 = performance.now();
+  let n = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    runLines(image, encoded);
+    n += encoded.length;
+  }
+  const dt = (performance.now() - t0) / 1000;
+  const steps = image.stat(Stat.STEPS) - steps0;
+  report(
+    "throughput",
+    "mixed commands per second",
+    Math.round(n / dt),
+    "commands/s",
+    ">= 1,000,000 commands/s",
+    `${n.toLocaleString("en-US")} requests of one command each (set/get/cas/iterate 3 keys/pub to a subscribed topic/del, cycling), each staged, submitted, parsed, dispatched, run and answered through host_result, in ${dt.toFixed(2)} s (${(steps / n).toFixed(2)} evaluation steps per command)`,
+  );
+}
+
+/** Random records as SLP text and as the same data in JSON (symbols become strings). */
+function parseCorpus(targetBytes) {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+  const words = ["alpha", "beta", "gamma", "delta", "user:1:name", "metrics:cpu:avg", "status", "ok"];
+  const slp = [];
+  const js = [];
+  let size = 0;
+  while (size < targetBytes) {
+    const id = Math.floor(rnd() * 1e6);
+    const score = Math.round(rnd() * 1e6) / 100;
+    const name = words[Math.floor(rnd() * words.length)] + "-" + Math.floor(rnd() * 1000);
+    const tag = words[Math.floor(rnd() * words.length)];
+    const tags = [Math.floor(rnd() * 100), Math.floor(rnd() * 100), Math.floor(rnd() * 100)];
+    const s = `[${id} ${score.toFixed(2)} "${name}" ${tag} [${tags.join(" ")}]]`;
+    slp.push(s);
+    js.push(`[${id},${score.toFixed(2)},"${name}","${tag}",[${tags.join(",")}]]`);
+    size += s.length + 1;
+  }
+  return { slp: "[" + slp.join(" ") + "]", json: "[" + js.join(",") + "]" };
+}
+
+async function sectionParse() {
+  heading("Parsing");
+  const bytes = quick ? 200_000 : 1_000_000;
+  const { slp, json } = parseCorpus(bytes);
+  const { image } = await freshImage({ [Limit.MAX_INPUT]: 8 << 20, [Limit.MAX_PAGES]: 2048 });
+  const slpBytes = enc.encode(slp);
+  const rounds = quick ? 5 : 20;
+  // warm up both
+  for (let i = 0; i < 3; i++) {
+    image.encode(slpBytes);
+    JSON.parse(json);
+  }
+  let t0 = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    const r = image.encode(slpBytes);
+    if (!r || !("bytes" in r)) throw new Error("parse failed");
+  }
+  const slpSec = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  for (let i = 0; i < rounds; i++) JSON.parse(json);
+  const jsonSec = (performance.now() - t0) / 1000;
+  const slpRate = (slpBytes.length * rounds) / slpSec / 1e6;
+  const jsonRate = (json.length * rounds) / jsonSec / 1e6;
+  report("parse", "SLP parse throughput", slpRate, "MB/s", ">= half of JSON.parse", `sxs_encode (text -> one SLP buffer, copied out) of a ${(slpBytes.length / 1e6).toFixed(2)} MB data list of records, ${rounds} rounds; staging copy included`);
+  report("parse", "JSON.parse throughput (same run)", jsonRate, "MB/s", "", `JSON.parse of the same records written as JSON (${(json.length / 1e6).toFixed(2)} MB), ${rounds} rounds`);
+  report("parse", "SLP / JSON.parse", slpRate / jsonRate, "ratio", ">= 0.5", "the two figures above");
+}
+
+async function sectionMemory() {
+  heading("Memory");
+  // 1,000 entries of 16-byte keys and 16-byte values, plus 64 subscriptions
+  const lines = [];
+  for (let i = 0; i < 1000; i++) lines.push(`(core/kv/set key-${String(i).padStart(12, "0")} "val-${String(i).padStart(12, "0")}")`);
+  for (let i = 0; i < 64; i++) lines.push(`(core/event/sub $CHANNEL_B ${i} {(core/kv/set seen $data)})`);
+  const encoded = lines.map((l) => enc.encode(l));
+  const { image, counters } = await freshImage();
+  let bad = 0;
+  const before = image.stat(Stat.HEAP_USED);
+  for (const b of encoded) {
+    runLines(image, [b]);
+    if (dec.decode(counters.last) !== "true") bad++;
+  }
+  const inUse = image.stat(Stat.HEAP_USED);
+  const memBytes = image.stat(Stat.MEMORY_BYTES);
+  report("memory", "heap in use for 1,000 entries + 64 subscriptions", inUse, "bytes", "", `sxs_stat(1) after 1,000 (core/kv/set <16-byte key> "<16-byte value>") and 64 subs (${bad} failed; ${before} bytes in use before)`);
+  report("memory", "linear memory grown to", memBytes, `bytes (${memBytes / 65536} pages)`, "<= 131072 bytes (2 pages)", "sxs_stat(3) on a board with the default page ceiling after the same workload");
+  // the same workload on a board capped at 2 pages: all of it must fit, and the board must keep serving
+  const capped = await freshImage({ [Limit.MAX_PAGES]: 2 });
+  let cappedBad = 0;
+  for (const b of encoded) {
+    runLines(capped.image, [b]);
+    if (dec.decode(capped.counters.last) !== "true") cappedBad++;
+  }
+  const answer = execOne(capped.image, capped.counters, "(core/kv/get key-000000000999)");
+  report("memory", "the same workload with LIMIT_MAX_PAGES = 2", cappedBad === 0 && answer === '"val-000000000999"' ? "fits" : `DOES NOT FIT (${cappedBad} failed)`, "", "fits in 2 pages", `sxs_limit(MAX_PAGES, 2), then the 1,064 requests and a get (largest free block left: ${capped.image.stat(Stat.LARGEST_FREE)} bytes)`);
+}
+
+async function sectionScaling() {
+  heading("Scaling: one request of N commands");
+  const sizes = quick ? [2000, 20000] : [2000, 20000, 200000];
+  const rows = [];
+  // warm up the engine's compiled code on a throwaway board first
+  {
+    const { image } = await freshImage({ [Limit.MAX_INPUT]: 1 << 20 });
+    const warm = [];
+    for (let i = 0; i < 3000; i++) warm.push(i % 3 === 0 ? `(core/kv/set w${i % 100} ${i})` : `(core/kv/exists w${i % 100})`);
+    for (let r = 0; r < 5; r++) runLines(image, [enc.encode(warm.join("\n"))]);
+  }
+  for (const n of sizes) {
+    // a bounded working set (1,000 keys): the store stays the same size, so the figure is about the request
+    const parts = [];
+    for (let i = 0; i < n; i++) {
+      // each set is followed by a get and an exists of the key it just wrote
+      const k = `k${(i - (i % 3)) % 1000}`;
+      parts.push(i % 3 === 0 ? `(core/kv/set ${k} ${i})` : i % 3 === 1 ? `(core/kv/get ${k})` : `(core/kv/exists ${k})`);
+    }
+    const text = enc.encode(parts.join("\n"));
+    const { image, counters } = await freshImage({ [Limit.MAX_INPUT]: 64 << 20, [Limit.MAX_PAGES]: 4096, [Limit.MAX_STEPS]: 0x7fffffff });
+    const t0 = performance.now();
+    runLines(image, [text]);
+    const ms = performance.now() - t0;
+    const answer = dec.decode(counters.last);
+    if (answer.startsWith("@")) throw new Error(`scaling request failed: ${answer}`);
+    rows.push({ n, ms, bytes: text.length });
+  }
+  for (const r of rows) {
+    report("scaling", `${r.n.toLocaleString("en-US")} commands in one request`, r.ms, `ms (${((r.ms * 1000) / r.n).toFixed(2)} µs per command)`, "", `one request of ${(r.bytes / 1e6).toFixed(2)} MB (set/get/exists over 1,000 keys), submit to answer, MAX_INPUT and memory raised`);
+  }
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const perCmdFirst = first.ms / first.n;
+  const perCmdLast = last.ms / last.n;
+  report("scaling", "time per command, largest / smallest request", perCmdLast / perCmdFirst, "ratio", "about 1 (linear growth)", "the figures above divided by N");
+}
+
+const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling };
+if (!json) console.log(`sxs bench (${quick ? "quick" : "full"}) — node ${process.version}, ${new Date().toISOString()}`);
+for (const [name, fn] of Object.entries(sections)) {
+  if (only && !only.has(name)) continue;
+  await fn();
+}
+if (json) console.log(JSON.stringify({ node: process.version, quick, results }, null, 2));
