@@ -26,7 +26,10 @@ const rings = memory.data((MAX_PROCESSORS + 1) * RING);
 const EVENTS: i32 = MAX_PROCESSORS; // ring index of the channel events
 
 let total: u32 = 0;
-/** Sequence number of the next event published (await listens from a sequence number). */
+/**
+ * Sequence number of the next entry queued. Dispatch hands out ring heads oldest first,
+ * so consumers see one FIFO across kinds; await listens from a sequence number.
+ */
 export let nextSeq: u32 = 1;
 
 @inline function ring(i: i32): usize { return rings + <usize>(i * RING); }
@@ -77,7 +80,7 @@ export function queuePush(kind: u8, channel: i32, topic: i32, req: i32, proc: i3
   store<u16>(e, <u16>topic, 2);
   store<i32>(e, req, 4);
   store<u64>(e, payload, 8);
-  store<u32>(e, kind == Q_EVENT ? nextSeq++ : 0, 16);
+  store<u32>(e, nextSeq++, 16);
   store<i32>(e, proc, 20);
   store<u32>(r, rCount(r) + 1, 12);
   total++;

@@ -368,24 +368,37 @@ function deliver(e: usize): bool {
   return true;
 }
 
-/** Hands out what can be handed out: requests to idle processors, then events in order. */
+/**
+ * Hands out what can be handed out, oldest first across the rings (SPEC.md section 6:
+ * one FIFO): requests to idle processors, events to their consumers.
+ */
 function dispatch(): void {
   if (!queueLength()) return;
   let consumed = false;
-  for (let p = 0; p < processors; p++) {
-    if (procTask(p)) continue;
-    let e = requestHead(p);
-    if (!e) continue;
-    let req = qReq(e);
-    let payload = qPayload(e);
-    requestPop(p);
-    startRequest(req, p, payload);
-    consumed = true;
-  }
+  let eventsBlocked = false;
   while (true) {
-    let e = eventHead();
-    if (!e || !deliver(e)) break;
-    eventPop();
+    // the oldest ready head
+    let best: usize = 0;
+    let bestProc = -1;
+    for (let p = 0; p < processors; p++) {
+      if (procTask(p)) continue;
+      let e = requestHead(p);
+      if (e && (!best || qSeq(e) < qSeq(best))) { best = e; bestProc = p; }
+    }
+    if (!eventsBlocked) {
+      let e = eventHead();
+      if (e && (!best || qSeq(e) < qSeq(best))) { best = e; bestProc = -1; }
+    }
+    if (!best) break;
+    if (bestProc >= 0) {
+      let req = qReq(best);
+      let payload = qPayload(best);
+      requestPop(bestProc);
+      startRequest(req, bestProc, payload);
+    } else {
+      if (!deliver(best)) { eventsBlocked = true; continue; }
+      eventPop();
+    }
     consumed = true;
   }
   if (consumed) wakeQueueWaiters();
