@@ -4,7 +4,7 @@
 
 import { heapInit, heapUsed, heapReserved, heapLargestFree, alloc, free, realloc } from "./mem/heap";
 import { textNew, textPtr, textLen, textFree, textStr } from "./mem/text";
-import { MAX_PROCESSORS } from "./limits";
+import { MAX_PROCESSORS, MAX_SOURCE } from "./limits";
 import { initConstants } from "./slp/errors";
 import { split, splitError } from "./slp/parse";
 import { printValue } from "./slp/print";
@@ -70,7 +70,8 @@ export function sxs_input(len: i32): usize {
   // nothing counts as staged until this call succeeds
   stagingFor = -1;
   if (!initialised) return 0;
-  if (len < 0 || len > maxInput) return 0;
+  // requests are limited by MAX_INPUT (checked again by sxs_submit), split sources by MAX_SOURCE
+  if (len < 0 || len > (maxInput > MAX_SOURCE ? maxInput : MAX_SOURCE)) return 0;
   let need: usize = len > 0 ? <usize>len : 1;
   if (need > stagingCap) {
     let p = realloc(staging, need, 0);
@@ -128,8 +129,9 @@ export function sxs_watch(channel: i32, topic: i32, on: i32): i32 {
 
 export function sxs_split(len: i32): usize {
   if (!initialised) return 0;
-  if (len <= maxInput && !staged(len)) return 0;
-  let block = split(staging, len, maxInput);
+  let limit = maxInput > MAX_SOURCE ? maxInput : MAX_SOURCE;
+  if (len <= limit && !staged(len)) return 0;
+  let block = split(staging, len, limit);
   shrinkStaging();
   if (block) return block;
   let e = splitError;

@@ -41,3 +41,8 @@ export const DEFAULT_AWAIT_TIMEOUT_MS: i32 = 5000;
  * the user can make room.
  */
 export const STORE_RESERVE: i32 = 8192;
+/**
+ * Longest text sxs_split cuts into forms (a transcript file). MAX_INPUT limits each
+ * request, not the file its forms come from.
+ */
+export const MAX_SOURCE: i32 = 1 << 20;

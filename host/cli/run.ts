@@ -5,6 +5,7 @@ import { VirtualBoard } from "../board/virtual-board.js";
 import { flag, listOption } from "./args.js";
 import { BOARD_OPTIONS, boardOptions, parseWatch, readSource, reportFailure } from "./board-options.js";
 import { ExitCode, UsageError, type CliCommand } from "./command.js";
+import { ENGINE_OPTION, engineOption, runFirmwareTranscript } from "./engine.js";
 import { formatEvent, formatResult, isErrorValue, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
 
 export const run: CliCommand = {
@@ -12,10 +13,11 @@ export const run: CliCommand = {
   summary: "Run a script on a fresh virtual board.",
   usage: "run [options] FILE",
   options: [
-    { name: "transcript", type: "boolean", description: "print the transcript of SPEC.md section 8 (virtual clock, one request per form)" },
+    { name: "transcript", type: "boolean", description: "print the run's transcript (docs/language.md: virtual clock, one request per form)" },
     { name: "json", type: "boolean", description: "print one JSON object per line: {\"log\"}, {\"event\"}, {\"result\"}" },
     { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also print events on channel CH (A..F) and TOPIC (or *)" },
     ...BOARD_OPTIONS,
+    ENGINE_OPTION,
   ],
   details: [
     "Without --transcript the whole file is one request: log lines are printed as they",
@@ -33,6 +35,11 @@ export const run: CliCommand = {
     const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
     if (transcript && json) throw new UsageError("--json and --transcript do not go together");
     if (transcript && watches.length > 0) throw new UsageError("--watch and --transcript do not go together");
+    if (engineOption(args) === "wasm3") {
+      if (!transcript) throw new UsageError("--engine wasm3 runs transcripts only for now (add --transcript)");
+      if (args.positionals[0] === "-") throw new UsageError("--engine wasm3 needs a FILE, not -");
+      return await runFirmwareTranscript(args.positionals[0]!, args, io);
+    }
     const source = await readSource(io, args.positionals[0]!);
 
     if (transcript) {

@@ -1,0 +1,61 @@
+/*
+ * sxs_board.h - what the portable core needs from a board.  One
+ * implementation per port: ports/posix/board_posix.c (Linux), later
+ * ports/esp32 (UART driver, partition API, FreeRTOS).
+ */
+#ifndef SXS_BOARD_H
+#define SXS_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- serial line ---- */
+
+/* Read up to `cap` bytes, waiting at most timeout_ms (-1: forever, 0: poll).
+ * Returns the number of bytes read (0 on timeout), or -1 at end of input or
+ * on error. */
+int sxs_board_serial_read(uint8_t *buf, size_t cap, int32_t timeout_ms);
+/* Write all `len` bytes; 0 on success, -1 on error. */
+int sxs_board_serial_write(const uint8_t *buf, size_t len);
+
+/* ---- clock ---- */
+
+/* Monotonic milliseconds since boot (fractions allowed). */
+double sxs_board_now_ms(void);
+/* Sleep up to ms milliseconds (may return early). */
+void sxs_board_sleep_ms(double ms);
+
+/* ---- flash partitions (NOR semantics) ---- */
+
+typedef enum sxs_partition {
+    SXS_PART_IMAGE_A = 0, /* image slot A */
+    SXS_PART_IMAGE_B = 1, /* image slot B */
+    SXS_PART_KV = 2,      /* the K/V log */
+    SXS_PART_COUNT
+} sxs_partition;
+
+#define SXS_FLASH_SECTOR 4096u
+
+/* Results of the flash calls. */
+enum {
+    SXS_FLASH_OK = 0,
+    SXS_FLASH_EBOUNDS = -1,  /* outside the partition */
+    SXS_FLASH_EALIGN = -2,   /* erase not on 4 KiB sector boundaries */
+    SXS_FLASH_ESETBIT = -3,  /* a write would turn a 0 bit into 1: erase first */
+    SXS_FLASH_EIO = -4,      /* the medium failed */
+    SXS_FLASH_ENODEV = -5,   /* no flash configured */
+};
+
+uint32_t sxs_board_flash_size(sxs_partition part);
+int sxs_board_flash_read(sxs_partition part, uint32_t off, void *buf, uint32_t len);
+/* NOR write: may only clear bits; nothing is written when any bit would be set. */
+int sxs_board_flash_write(sxs_partition part, uint32_t off, const void *buf, uint32_t len);
+/* Erase whole sectors to 0xFF: off and len multiples of SXS_FLASH_SECTOR. */
+int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len);
+
+/* ---- reset ---- */
+
+/* Restart the firmware from scratch; does not return. */
+void sxs_board_reset(void);
+
+#endif

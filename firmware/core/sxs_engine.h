@@ -1,0 +1,98 @@
+/*
+ * sxs_engine.h - hosts the sxs image (build/sxs.wasm) under wasm3 and wraps
+ * the image ABI of docs/abi.md (version 1).
+ *
+ * Every call returns NULL on success or an error message (a trap, a missing
+ * export, ...) that stays valid until the next call on the same engine.
+ * After a trap the instance is unusable: every further call fails with the
+ * same message until the engine is closed and opened again (a reboot).
+ *
+ * The host callbacks run synchronously inside the Wasm call that produced
+ * them; they must not call back into the engine (such a call fails).
+ */
+#ifndef SXS_ENGINE_H
+#define SXS_ENGINE_H
+
+#include <stdint.h>
+
+#define SXS_ABI_VERSION 1
+
+/* sxs_limit ids */
+enum {
+    SXS_LIMIT_PROCESSORS = 1,
+    SXS_LIMIT_QUEUE = 2,
+    SXS_LIMIT_MAX_INPUT = 3,
+    SXS_LIMIT_MAX_PAGES = 4,
+    SXS_LIMIT_MAX_STEPS = 5,
+    SXS_LIMIT_STEP_SLICE = 6,
+};
+
+/* sxs_stat ids */
+enum {
+    SXS_STAT_HEAP_USED = 1,
+    SXS_STAT_HEAP_RESERVED = 2,
+    SXS_STAT_MEMORY = 3,
+    SXS_STAT_KV_ENTRIES = 4,
+    SXS_STAT_SUBSCRIPTIONS = 5,
+    SXS_STAT_QUEUED = 6,
+    SXS_STAT_TASKS = 7,
+    SXS_STAT_STEPS = 8,
+};
+
+typedef struct sxs_host_ops {
+    /* host_result(req, ptr, len) */
+    void (*result)(void *ctx, int32_t req, const uint8_t *text, uint32_t len);
+    /* host_log(ptr, len) */
+    void (*log)(void *ctx, const uint8_t *text, uint32_t len);
+    /* host_event(channel, topic, ptr, len) */
+    void (*event)(void *ctx, int32_t channel, int32_t topic, const uint8_t *text, uint32_t len);
+    /* host_now(): milliseconds */
+    double (*now)(void *ctx);
+} sxs_host_ops;
+
+typedef struct sxs_engine sxs_engine;
+
+typedef struct sxs_engine_config {
+    uint32_t stack_bytes;      /* wasm3 runtime stack (its own, not the C stack) */
+} sxs_engine_config;
+
+/* Parse, load, link and compile the image.  `image` is copied.  On failure
+ * *out is NULL and the message is static or in `err` (err_cap bytes). */
+const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len,
+                            const sxs_engine_config *cfg, const sxs_host_ops *ops, void *ctx,
+                            char *err, uint32_t err_cap);
+void sxs_engine_close(sxs_engine *e);
+
+/* The wasm3 version underneath ("0.4.7"). */
+const char *sxs_engine_wasm3_version(void);
+
+const char *sxs_engine_abi_version(sxs_engine *e, int32_t *out);
+const char *sxs_engine_limit(sxs_engine *e, int32_t id, int32_t value, int32_t *out);
+const char *sxs_engine_init(sxs_engine *e, int32_t *out);
+/* sxs_input(len) + copy + sxs_submit(req, proc, len); *out is sxs_submit's
+ * answer (0 queued, -1 queue full, -2 no such processor, -3 out of memory). */
+const char *sxs_engine_submit(sxs_engine *e, int32_t req, int32_t proc, const uint8_t *text,
+                              uint32_t len, int32_t *out);
+const char *sxs_engine_run(sxs_engine *e, int32_t budget, int32_t *out);
+const char *sxs_engine_next_timer(sxs_engine *e, double *out);
+const char *sxs_engine_interrupt(sxs_engine *e, int32_t req, int32_t *out);
+const char *sxs_engine_watch(sxs_engine *e, int32_t channel, int32_t topic, int32_t on, int32_t *out);
+const char *sxs_engine_stat(sxs_engine *e, int32_t id, double *out);
+
+/* sxs_split: n >= 0 forms with byte ranges ranges[2i], ranges[2i+1] into the
+ * text; n < 0 a parse error, its printed form in error/error_len.  Free with
+ * sxs_split_result_free. */
+typedef struct sxs_split_result {
+    int32_t n;
+    uint32_t *ranges;
+    uint8_t *error;
+    uint32_t error_len;
+} sxs_split_result;
+
+const char *sxs_engine_split(sxs_engine *e, const uint8_t *text, uint32_t len, sxs_split_result *out);
+void sxs_split_result_free(sxs_split_result *r);
+
+/* Linear memory size in bytes (0 when not available). */
+uint32_t sxs_engine_memory_size(sxs_engine *e);
+
+#endif

@@ -1,0 +1,20 @@
+/* board_posix.h - set-up calls of the Linux board (core/sxs_board.h). */
+#ifndef SXS_BOARD_POSIX_H
+#define SXS_BOARD_POSIX_H
+
+#include <stdint.h>
+
+/* The serial line is the pair of descriptors (stdin/stdout, or a pty). */
+void sxs_board_posix_init(int serial_in, int serial_out, char **argv);
+/* The three partitions live in one file, laid out back to back:
+ * image A (512 KiB), image B (512 KiB), K/V (256 KiB).  SXS_FLASH_* result. */
+int sxs_board_posix_open_flash(const char *path);
+void sxs_board_posix_close_flash(void);
+/* Offset of a partition inside the flash file. */
+uint32_t sxs_board_posix_partition_offset(int part);
+
+#define SXS_POSIX_IMAGE_SLOT_BYTES (512u * 1024u)
+#define SXS_POSIX_KV_BYTES (256u * 1024u)
+#define SXS_POSIX_FLASH_BYTES (2u * SXS_POSIX_IMAGE_SLOT_BYTES + SXS_POSIX_KV_BYTES)
+
+#endif
