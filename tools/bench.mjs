@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling]
+  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling,wasm3]
 
 Measures the image build/sxs.wasm under V8 and prints each figure with its method and target.
   --quick   shorter runs (CI smoke)
@@ -267,7 +267,41 @@ async function sectionScaling() {
   report("scaling", "time per command, largest / smallest request", perCmdLast / perCmdFirst, "ratio", "about 1 (linear growth)", "the figures above divided by N");
 }
 
-const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling };
+async function sectionWasm3() {
+  heading("Under wasm3 (the Linux firmware, firmware/)");
+  const fw = path.join(root, "firmware/target/release/sxs-fw");
+  if (!fs.existsSync(fw)) {
+    report("wasm3", "wasm3 figures", "not measured", "", "", "firmware/target/release/sxs-fw is missing: npm run build:firmware (needs cargo)");
+    return;
+  }
+  const { spawnSync } = await import("node:child_process");
+  const os = await import("node:os");
+  const n = quick ? 12000 : 120000;
+  const file = path.join(os.tmpdir(), `sxs-bench-${process.pid}.txt`);
+  fs.writeFileSync(file, "(core/event/sub $CHANNEL_A 1 {(core/kv/set last $data)})\n" + mixedLines(n).join("\n") + "\n");
+  const hasTime = fs.existsSync("/usr/bin/time");
+  const cmd = hasTime ? "/usr/bin/time" : fw;
+  const argv = hasTime ? ["-f", "%M", fw, "--image", imagePath] : ["--image", imagePath];
+  const t0 = performance.now();
+  const r = spawnSync(cmd, argv, { input: fs.readFileSync(file), maxBuffer: 256 << 20 });
+  const sec = (performance.now() - t0) / 1000;
+  fs.unlinkSync(file);
+  const answers = r.stdout.toString().split("\n").filter((l) => l.startsWith("=> ")).length;
+  if (r.status !== 0 || answers !== n + 1) throw new Error(`firmware run failed: exit ${r.status}, ${answers} answers, ${r.stderr.toString().slice(0, 200)}`);
+  report("wasm3", "mixed commands per second under wasm3", Math.round(n / sec), "commands/s", ">= 100,000 commands/s", `sxs-fw (wasm3 0.5.0) text mode fed ${n.toLocaleString("en-US")} lines of the same mixed workload on stdin, one request per line, wall time ${sec.toFixed(2)} s including process start and stdio`);
+  if (hasTime) {
+    const kb = Number(r.stderr.toString().trim().split("\n").pop());
+    report("wasm3", "peak native memory of the Linux firmware", kb, "KB (max RSS)", "", "/usr/bin/time -f %M over the run above");
+  }
+  // time from process start to the first answer
+  const t1 = performance.now();
+  const r2 = spawnSync(fw, ["--image", imagePath], { input: "(core/kv/exists x)\n" });
+  const ms = performance.now() - t1;
+  if (r2.status !== 0) throw new Error("firmware start failed");
+  report("wasm3", "start to first answer", ms, "ms", "", "spawn sxs-fw, load + compile the image, answer one request, exit (HELLO comes with the link protocol)");
+}
+
+const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling, wasm3: sectionWasm3 };
 if (!json) console.log(`sxs bench (${quick ? "quick" : "full"}) — node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, fn] of Object.entries(sections)) {
   if (only && !only.has(name)) continue;
