@@ -2,28 +2,31 @@
 // assembly/ is reached through these, and the image reaches the world only through
 // host.ts.
 
+import * as M from "./gen/messages";
 import { heapInit, heapUsed, heapReserved, heapLargestFree, alloc, free, realloc } from "./mem/heap";
-import { textNew, textPtr, textLen, textFree, textStr } from "./mem/text";
+import { textNew, textPtr, textLen, textFree, textMsg } from "./mem/text";
 import { MAX_PROCESSORS, MAX_SOURCE } from "./limits";
 import { initConstants } from "./slp/errors";
 import { split, splitError } from "./slp/parse";
 import { printValue } from "./slp/print";
-import { release, bufAlloc, releaseBuf, mkv, HEADER, Value } from "./slp/format";
+import { release, retain, bufAlloc, releaseBuf, mkv, HEADER, T_BODY, T_STRING } from "./slp/format";
 import { parse } from "./slp/parse";
 import { validBuffer } from "./slp/validate";
-import { kvCount } from "./kv/store";
+import { kvCount, kvGet } from "./kv/store";
+import { logBoot } from "./kv/log";
+import { queuePush, Q_REQUEST } from "./events/queue";
 import { subCount } from "./events/subs";
 import { queueLength } from "./events/queue";
 import {
   LIMIT_PROCESSORS, LIMIT_QUEUE, LIMIT_MAX_INPUT, LIMIT_MAX_PAGES, LIMIT_MAX_STEPS,
-  LIMIT_STEP_SLICE, setProcessors, setQueueCap, setMaxInput, setMaxPages, setMaxSteps,
-  setStepSlice, maxInput, maxPages, totalSteps,
+  LIMIT_STEP_SLICE, LIMIT_SAFE_MODE, setProcessors, setQueueCap, setMaxInput, setMaxPages,
+  setMaxSteps, setStepSlice, setSafeMode, safeMode, maxInput, maxPages, totalSteps,
 } from "./sched/config";
 import {
   schedInit, submit, run, interrupt, nextTimer, setWatch, liveTaskCount,
 } from "./sched/scheduler";
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 let initialised = false;
 let staging: usize = 0;
@@ -54,6 +57,9 @@ export function sxs_limit(id: i32, value: i32): i32 {
   } else if (id == LIMIT_STEP_SLICE) {
     if (value < 1) return -1;
     setStepSlice(value);
+  } else if (id == LIMIT_SAFE_MODE) {
+    if (value != 0 && value != 1) return -1;
+    setSafeMode(value == 1);
   } else return -1;
   return 0;
 }
@@ -62,8 +68,21 @@ export function sxs_init(): i32 {
   if (initialised) return 0;
   heapInit(maxPages);
   if (!initConstants() || !schedInit()) return -1;
+  // the store comes back from the K/V log, then `boot` runs (unless in safe mode)
+  if (!logBoot()) return -2;
   initialised = true;
+  if (!safeMode) autorun();
   return 0;
+}
+
+/** Queues the `boot` key's body or string as a request on processor 0 (SPEC.md section 7). */
+function autorun(): void {
+  let k = memory.data<u8>([98, 111, 111, 116]); // "boot"
+  let v = kvGet(k, 4);
+  if (!v) return;
+  let tag = load<u8>(<usize>(v >>> 32) + <usize><u32>v);
+  if (tag != T_BODY && tag != T_STRING) return;
+  if (!queuePush(Q_REQUEST, 0, 0, 0, 0, retain(v))) release(v);
 }
 
 export function sxs_input(len: i32): usize {
@@ -218,7 +237,7 @@ export function sxs_decode(len: i32): usize {
   let t = textNew(64);
   let out: usize = 0;
   if (!validBuffer(staging, <u32>len)) {
-    t = textStr(t, "invalid buffer");
+    t = textMsg(t, M.INVALID_BUFFER);
     if (t) out = block(t, true);
   } else {
     let buf = bufAlloc(<u32>len);

@@ -46,3 +46,5 @@ export const STORE_RESERVE: i32 = 8192;
  * request, not the file its forms come from.
  */
 export const MAX_SOURCE: i32 = 1 << 20;
+/** Flash erase unit of the K/V partition (docs/abi.md). */
+export const FLASH_SECTOR: u32 = 4096;

@@ -37,6 +37,7 @@ for (const f of [imagePath, hostImage]) {
   }
 }
 const { SxsImage, Limit, Stat } = await import(hostImage);
+const { NorFlash, FlashPartition, PARTITIONS } = await import(path.join(root, "dist/host/board/flash.js"));
 
 const results = [];
 function report(section, name, value, unit, target, method) {
@@ -51,8 +52,8 @@ function heading(s) {
   if (!json) console.log(`\n${s}`);
 }
 
-/** A fresh image with result/log counters. */
-async function freshImage(limits = {}) {
+/** A fresh image with result/log counters, its K/V log on an in-memory flash as on the default virtual board. */
+async function freshImage(limits = {}, { flash = true } = {}) {
   const counters = { results: 0, logs: 0, last: null };
   const image = await SxsImage.load(
     {
@@ -65,6 +66,7 @@ async function freshImage(limits = {}) {
       },
       event() {},
       now: () => 0,
+      ...(flash ? { kvFlash: new FlashPartition(NorFlash.memory(), PARTITIONS.kv) } : {}),
     },
     { path: imagePath },
   );

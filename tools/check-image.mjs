@@ -35,6 +35,10 @@ export const ALLOWED_IMPORTS = [
   { module: "env", name: "host_log", params: ["i32", "i32"], results: [] },
   { module: "env", name: "host_event", params: ["i32", "i32", "i32", "i32"], results: [] },
   { module: "env", name: "host_now", params: [], results: ["f64"] },
+  { module: "env", name: "host_flash_size", params: [], results: ["i32"] },
+  { module: "env", name: "host_flash_read", params: ["i32", "i32", "i32"], results: ["i32"] },
+  { module: "env", name: "host_flash_write", params: ["i32", "i32", "i32"], results: ["i32"] },
+  { module: "env", name: "host_flash_erase", params: ["i32", "i32"], results: ["i32"] },
 ];
 
 /** Every export the image must have. Other exports are allowed. */

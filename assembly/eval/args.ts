@@ -1,5 +1,6 @@
 // Argument handling shared by the commands (SPEC.md section 5).
 
+import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
 import { heapAvailable } from "../mem/heap";
 import { textNew, textLen, textClear } from "../mem/text";
@@ -9,7 +10,8 @@ import {
 } from "../slp/format";
 import { printValue } from "../slp/print";
 import { copyValue } from "../slp/value";
-import { kvSet } from "../kv/store";
+import { kvSet, kvGet, kvDel } from "../kv/store";
+import { logSet } from "../kv/log";
 import { fUnit, fCtx, fLevel, setPc, setA } from "./frame";
 import { A_CONT, A_ERR, evalObj, failCmd, takeRet } from "./machine";
 import { setRet } from "../sched/task";
@@ -48,12 +50,12 @@ export function takeKey(t: usize, f: usize, cmd: i32, allowEmpty: bool): i32 {
   let tag = vtag(k);
   if (tag != T_STRING && tag != T_SYMBOL) {
     release(k);
-    return failCmd(t, cmd, "key must be a symbol or string");
+    return failCmd(t, cmd, M.KEY_NOT_STRING);
   }
   let n = textLenOf(k);
   if (n > MAX_KEY || (n == 0 && !allowEmpty)) {
     release(k);
-    return failCmd(t, cmd, "invalid key length");
+    return failCmd(t, cmd, M.INVALID_KEY_LENGTH);
   }
   setA(f, k);
   return A_CONT;
@@ -76,20 +78,30 @@ let measure: usize = 0;
  */
 export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   if (!measure) measure = textNew(MAX_VALUE + 64);
-  if (!measure) return failCmd(t, cmd, "store full");
+  if (!measure) return failCmd(t, cmd, M.STORE_FULL);
   textClear(measure);
   measure = printValue(measure, v, MAX_VALUE);
-  if (!measure) return failCmd(t, cmd, "store full");
+  if (!measure) return failCmd(t, cmd, M.STORE_FULL);
   let len = textLen(measure);
-  if (len > MAX_VALUE) return failCmd(t, cmd, "value too large");
+  if (len > MAX_VALUE) return failCmd(t, cmd, M.VALUE_TOO_LARGE);
   // the value's copy, the entry and a grown index all come out of what is available
-  if (heapAvailable() < <usize>(STORE_RESERVE + len + textLenOf(k) + 64)) return failCmd(t, cmd, "store full");
+  if (heapAvailable() < <usize>(STORE_RESERVE + len + textLenOf(k) + 64)) return failCmd(t, cmd, M.STORE_FULL);
   let own = copyValue(v);
-  if (!own) return failCmd(t, cmd, "store full");
-  let ok = kvSet(textOf(k), textLenOf(k), own);
+  if (!own) return failCmd(t, cmd, M.STORE_FULL);
+  let kp = textOf(k);
+  let kn = textLenOf(k);
+  // RAM first (it can fail for memory), then the log; a refused log write undoes the RAM change
+  let old = retain(kvGet(kp, kn));
+  let ok = kvSet(kp, kn, own);
+  if (ok && !logSet(kp, kn, vbuf(own))) {
+    if (old) kvSet(kp, kn, old); // replaces a value: needs no memory
+    else kvDel(kp, kn);
+    ok = false;
+  }
+  release(old);
   release(own);
-  if (!ok) return failCmd(t, cmd, "store full");
+  if (!ok) return failCmd(t, cmd, M.STORE_FULL);
   return A_CONT;
 }
 
-export { A_ERR, vbuf };
+export { A_ERR };

@@ -1,9 +1,10 @@
 // core/event/pub and core/event/sub (SPEC.md section 5).
 
+import * as M from "../gen/messages";
 import { MAX_SUBS, STORE_RESERVE } from "../limits";
 import { heapAvailable } from "../mem/heap";
 import { unitSize } from "../slp/format";
-import { textNew, textStr, textInt, textPtr, textLen, textFree, bytesEqStr } from "../mem/text";
+import { textNew, textMsg, textInt, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, vptr, release, textOf, textLenOf, isInt, intOf, makeString, T_SYMBOL, T_STRING,
   T_BODY, T_CALL,
@@ -28,7 +29,7 @@ export function channelOf(v: Value): i32 {
     let c = <i32>load<u8>(p) - 64;
     return c >= 1 && c <= 6 ? c : -1;
   }
-  return bytesEqStr(p, n, "EXEC") ? 0 : -1;
+  return bytesEqMsg(p, n, M.EXEC) ? 0 : -1;
 }
 
 /** A topic value, or -1 when it is not an integer 0..65535. */
@@ -40,11 +41,11 @@ function topicOf(v: Value): i32 {
 
 function noProcessor(t: usize, n: i32): i32 {
   let x = textNew(40);
-  x = textStr(x, "core/event/pub: no processor ");
+  x = textMsg(x, M.NO_PROCESSOR);
   x = textInt(x, n);
   let e: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
   if (x) textFree(x);
-  if (!e) return fail(t, "out of memory");
+  if (!e) return fail(t, M.OUT_OF_MEMORY);
   return failValue(t, e);
 }
 
@@ -52,13 +53,13 @@ function noProcessor(t: usize, n: i32): i32 {
 export function stepPub(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 3) return failCmd(t, C_PUB, "expected 3 arguments");
+      if (argc(f) != 3) return failCmd(t, C_PUB, M.EXPECTED_3);
       return evalArg(t, f, 1, 1);
     case 1: {
       let v = takeRet(t);
       let ch = channelOf(v);
       release(v);
-      if (ch < 0) return failCmd(t, C_PUB, "invalid channel");
+      if (ch < 0) return failCmd(t, C_PUB, M.INVALID_CHANNEL);
       setX(f, <u32>ch);
       return evalArg(t, f, 2, 2);
     }
@@ -66,7 +67,7 @@ export function stepPub(t: usize, f: usize): i32 {
       let v = takeRet(t);
       let topic = topicOf(v);
       release(v);
-      if (topic < 0) return failCmd(t, C_PUB, "topic must be an integer 0..65535");
+      if (topic < 0) return failCmd(t, C_PUB, M.TOPIC_RANGE);
       if (fX(f) == 0 && topic >= processors) return noProcessor(t, topic);
       setY(f, <u32>topic);
       return evalArg(t, f, 3, 3);
@@ -77,7 +78,7 @@ export function stepPub(t: usize, f: usize): i32 {
       if (fX(f) == 0) {
         let tag = vtag(v);
         if (tag != T_STRING && tag != T_BODY && tag != T_CALL) {
-          return failCmd(t, C_PUB, "EXEC payload must be code");
+          return failCmd(t, C_PUB, M.EXEC_NOT_CODE);
         }
       }
       // fall through to the enqueue attempt
@@ -86,7 +87,7 @@ export function stepPub(t: usize, f: usize): i32 {
     }
     default: {
       if (queueFull()) {
-        if (isDeadlockVictim(t)) return failCmd(t, C_PUB, "queue full");
+        if (isDeadlockVictim(t)) return failCmd(t, C_PUB, M.QUEUE_FULL);
         waitForQueueRoom(t);
         return A_BLOCK;
       }
@@ -94,7 +95,7 @@ export function stepPub(t: usize, f: usize): i32 {
       let ok = ch == 0
         ? queuePush(Q_REQUEST, 0, 0, 0, <i32>fY(f), fA(f))
         : queuePush(Q_EVENT, ch, <i32>fY(f), 0, -1, fA(f));
-      if (!ok) return fail(t, "out of memory");
+      if (!ok) return fail(t, M.OUT_OF_MEMORY);
       setA(f, 0); // the queue holds the payload now
       setRet(t, TRUE);
       return A_RET;
@@ -106,13 +107,13 @@ export function stepPub(t: usize, f: usize): i32 {
 export function stepSub(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 3) return failCmd(t, C_SUB, "expected 3 arguments");
+      if (argc(f) != 3) return failCmd(t, C_SUB, M.EXPECTED_3);
       return evalArg(t, f, 1, 1);
     case 1: {
       let v = takeRet(t);
       let ch = channelOf(v);
       release(v);
-      if (ch < 1) return failCmd(t, C_SUB, "invalid channel");
+      if (ch < 1) return failCmd(t, C_SUB, M.INVALID_CHANNEL);
       setX(f, <u32>ch);
       return evalArg(t, f, 2, 2);
     }
@@ -120,16 +121,16 @@ export function stepSub(t: usize, f: usize): i32 {
       let v = takeRet(t);
       let topic = topicOf(v);
       release(v);
-      if (topic < 0) return failCmd(t, C_SUB, "topic must be an integer 0..65535");
+      if (topic < 0) return failCmd(t, C_SUB, M.TOPIC_RANGE);
       let body = arg(f, 3);
-      if (vtag(body) != T_BODY) return failCmd(t, C_SUB, "expected a body");
-      if (subCount() >= MAX_SUBS) return failCmd(t, C_SUB, "too many subscriptions");
-      if (heapAvailable() < <usize>STORE_RESERVE + unitSize(vptr(body)) * 2) return failCmd(t, C_SUB, "store full");
+      if (vtag(body) != T_BODY) return failCmd(t, C_SUB, M.EXPECTED_A_BODY);
+      if (subCount() >= MAX_SUBS) return failCmd(t, C_SUB, M.TOO_MANY_SUBS);
+      if (heapAvailable() < <usize>STORE_RESERVE + unitSize(vptr(body)) * 2) return failCmd(t, C_SUB, M.STORE_FULL);
       let own = copyValue(body);
-      if (!own) return failCmd(t, C_SUB, "store full");
+      if (!own) return failCmd(t, C_SUB, M.STORE_FULL);
       if (!subAdd(<i32>fX(f), topic, vbuf(own))) {
         release(own);
-        return failCmd(t, C_SUB, "too many subscriptions");
+        return failCmd(t, C_SUB, M.TOO_MANY_SUBS);
       }
       setRet(t, TRUE);
       return A_RET;

@@ -1,5 +1,6 @@
 // core/expr/eval and core/expr/await (SPEC.md section 5).
 
+import * as M from "../gen/messages";
 import { DEFAULT_AWAIT_TIMEOUT_MS } from "../limits";
 import { hostNow } from "../host";
 import {
@@ -24,7 +25,7 @@ import { channelOf } from "./cmd_event";
 export function stepEval(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 1) return failCmd(t, C_EVAL, "expected 1 argument");
+      if (argc(f) != 1) return failCmd(t, C_EVAL, M.EXPECTED_1);
       return evalArg(t, f, 1, 1);
     case 1: {
       let v = takeRet(t);
@@ -68,14 +69,14 @@ export function stepAwait(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0: {
       let n = argc(f);
-      if (n != 3 && n != 4) return fail(t, "core/expr/await: expected 3 or 4 arguments");
+      if (n != 3 && n != 4) return fail(t, M.AWAIT_EXPECTED_3_OR_4);
       return evalArg(t, f, 2, 1);
     }
     case 1: {
       let v = takeRet(t);
       let ch = channelOf(v);
       release(v);
-      if (ch < 1) return failCmd(t, C_AWAIT, "invalid channel");
+      if (ch < 1) return failCmd(t, C_AWAIT, M.INVALID_CHANNEL);
       setY(f, <u32>ch);
       return evalArg(t, f, 3, 2);
     }
@@ -85,7 +86,7 @@ export function stepAwait(t: usize, f: usize): i32 {
       let x = nonNegative(v);
       if (x >= 0 && x <= 65535) topic = x;
       release(v);
-      if (topic < 0) return failCmd(t, C_AWAIT, "topic must be an integer 0..65535");
+      if (topic < 0) return failCmd(t, C_AWAIT, M.TOPIC_RANGE);
       setZ(f, <u32>topic);
       if (argc(f) == 4) return evalArg(t, f, 4, 3);
       setIdx(f, <u32>DEFAULT_AWAIT_TIMEOUT_MS);
@@ -96,7 +97,7 @@ export function stepAwait(t: usize, f: usize): i32 {
       let v = takeRet(t);
       let ms = nonNegative(v);
       release(v);
-      if (ms < 0) return failCmd(t, C_AWAIT, "timeout must be a non-negative integer");
+      if (ms < 0) return failCmd(t, C_AWAIT, M.TIMEOUT_NOT_NATURAL);
       setIdx(f, <u32>ms);
       setPc(f, 4);
       return A_CONT;
@@ -104,7 +105,7 @@ export function stepAwait(t: usize, f: usize): i32 {
     case 4: {
       // listen first, then run EXPR: its own event counts
       let w = waiterAdd(<i32>fY(f), <i32>fZ(f), nextSeq, t);
-      if (w < 0) return failCmd(t, C_AWAIT, "too many waiters");
+      if (w < 0) return failCmd(t, C_AWAIT, M.TOO_MANY_WAITERS);
       setX(f, <u32>(w + 1));
       let expr = arg(f, 1);
       setPc(f, 5);
@@ -127,7 +128,7 @@ export function stepAwait(t: usize, f: usize): i32 {
       if (hostNow() >= wDeadline(w)) {
         waiterRemove(<i32>fX(f) - 1);
         setX(f, 0);
-        return failCmd(t, C_AWAIT, "timeout");
+        return failCmd(t, C_AWAIT, M.TIMEOUT);
       }
       setBlocked(w, true);
       setState(t, S_AWAIT);

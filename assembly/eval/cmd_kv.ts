@@ -2,12 +2,14 @@
 // inside one frame step once its arguments are in, so no task ever sees another in the
 // middle of a K/V operation: snx and cas are atomic.
 
+import * as M from "../gen/messages";
 import {
   Value, vtag, retain, release, textOf, textLenOf, makeString, T_BODY,
 } from "../slp/format";
 import { TRUE, FALSE, boolValue } from "../slp/errors";
 import { valuesEqual } from "../slp/value";
 import { kvGet, kvFind, kvDel, kvWindow } from "../kv/store";
+import { logDel } from "../kv/log";
 import { ctxNew, ctxSet, V_KEY, V_RESULT } from "./context";
 import {
   fPc, setPc, fA, setB, fB, fX, setX, fY, setY, fZ, setZ, fIdx, setIdx, fCtx, fLevel,
@@ -27,7 +29,7 @@ function ret(t: usize, v: Value): i32 {
 export function stepSet(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 2) return failCmd(t, C_SET, "expected 2 arguments");
+      if (argc(f) != 2) return failCmd(t, C_SET, M.EXPECTED_2);
       return evalKeyArg(t, f, 1, 1);
     case 1: {
       let a = takeKey(t, f, C_SET, false);
@@ -46,32 +48,37 @@ export function stepSet(t: usize, f: usize): i32 {
 
 export function stepGet(t: usize, f: usize): i32 {
   if (fPc(f) == 0) {
-    if (argc(f) != 1) return failCmd(t, C_GET, "expected 1 argument");
+    if (argc(f) != 1) return failCmd(t, C_GET, M.EXPECTED_1);
     return evalKeyArg(t, f, 1, 1);
   }
   let a = takeKey(t, f, C_GET, false);
   if (a != A_CONT) return a;
   let k = fA(f);
   let v = kvGet(textOf(k), textLenOf(k));
-  if (!v) return failCmd(t, C_GET, "key not found");
+  if (!v) return failCmd(t, C_GET, M.KEY_NOT_FOUND);
   return ret(t, retain(v));
 }
 
 export function stepDel(t: usize, f: usize): i32 {
   if (fPc(f) == 0) {
-    if (argc(f) != 1) return failCmd(t, C_DEL, "expected 1 argument");
+    if (argc(f) != 1) return failCmd(t, C_DEL, M.EXPECTED_1);
     return evalKeyArg(t, f, 1, 1);
   }
   let a = takeKey(t, f, C_DEL, false);
   if (a != A_CONT) return a;
   let k = fA(f);
-  kvDel(textOf(k), textLenOf(k));
+  let kp = textOf(k);
+  let kn = textLenOf(k);
+  if (kvFind(kp, kn)) {
+    if (!logDel(kp, kn)) return failCmd(t, C_DEL, M.STORE_FULL);
+    kvDel(kp, kn);
+  }
   return ret(t, TRUE);
 }
 
 export function stepExists(t: usize, f: usize): i32 {
   if (fPc(f) == 0) {
-    if (argc(f) != 1) return failCmd(t, C_EXISTS, "expected 1 argument");
+    if (argc(f) != 1) return failCmd(t, C_EXISTS, M.EXPECTED_1);
     return evalKeyArg(t, f, 1, 1);
   }
   let a = takeKey(t, f, C_EXISTS, false);
@@ -83,7 +90,7 @@ export function stepExists(t: usize, f: usize): i32 {
 export function stepSnx(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 2) return failCmd(t, C_SNX, "expected 2 arguments");
+      if (argc(f) != 2) return failCmd(t, C_SNX, M.EXPECTED_2);
       return evalKeyArg(t, f, 1, 1);
     case 1: {
       let a = takeKey(t, f, C_SNX, false);
@@ -108,7 +115,7 @@ export function stepSnx(t: usize, f: usize): i32 {
 export function stepCas(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 3) return failCmd(t, C_CAS, "expected 3 arguments");
+      if (argc(f) != 3) return failCmd(t, C_CAS, M.EXPECTED_3);
       return evalKeyArg(t, f, 1, 1);
     case 1: {
       let a = takeKey(t, f, C_CAS, false);
@@ -138,7 +145,7 @@ export function stepCas(t: usize, f: usize): i32 {
 export function stepIterate(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
-      if (argc(f) != 4) return failCmd(t, C_ITERATE, "expected 4 arguments");
+      if (argc(f) != 4) return failCmd(t, C_ITERATE, M.EXPECTED_4);
       return evalKeyArg(t, f, 1, 1);
     case 1: {
       let a = takeKey(t, f, C_ITERATE, true);
@@ -149,7 +156,7 @@ export function stepIterate(t: usize, f: usize): i32 {
       let v = takeRet(t);
       let n = nonNegative(v);
       release(v);
-      if (n < 0) return failCmd(t, C_ITERATE, "offset must be a non-negative integer");
+      if (n < 0) return failCmd(t, C_ITERATE, M.OFFSET_NOT_NATURAL);
       setX(f, <u32>n);
       return evalArg(t, f, 3, 3);
     }
@@ -157,16 +164,16 @@ export function stepIterate(t: usize, f: usize): i32 {
       let v = takeRet(t);
       let limit = nonNegative(v);
       release(v);
-      if (limit < 0) return failCmd(t, C_ITERATE, "limit must be a non-negative integer");
-      if (vtag(arg(f, 4)) != T_BODY) return failCmd(t, C_ITERATE, "expected a body");
+      if (limit < 0) return failCmd(t, C_ITERATE, M.LIMIT_NOT_NATURAL);
+      if (vtag(arg(f, 4)) != T_BODY) return failCmd(t, C_ITERATE, M.EXPECTED_A_BODY);
       let k = fA(f);
       let snap = kvWindow(textOf(k), textLenOf(k), fX(f), <u32>limit);
-      if (!snap) return fail(t, "out of memory");
+      if (!snap) return fail(t, M.OUT_OF_MEMORY);
       setY(f, <u32>snap);
       setX(f, load<u32>(snap));
       setIdx(f, 4);
       let c = ctxNew(fCtx(f));
-      if (!c) return fail(t, "out of memory");
+      if (!c) return fail(t, M.OUT_OF_MEMORY);
       setZ(f, <u32>c);
       setPc(f, 4);
       return A_CONT;
@@ -181,7 +188,7 @@ export function stepIterate(t: usize, f: usize): i32 {
       setIdx(f, fIdx(f) + 4 + <u32>n);
       if (!kvFind(p + 4, n)) return A_CONT;
       let key = makeString(p + 4, n);
-      if (!key) return fail(t, "out of memory");
+      if (!key) return fail(t, M.OUT_OF_MEMORY);
       let c = <usize>fZ(f);
       ctxSet(c, V_KEY, key);
       ctxSet(c, V_RESULT, 0);

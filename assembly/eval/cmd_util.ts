@@ -2,6 +2,7 @@
 // joined by single spaces. The line is built in the frame's own text because evaluating
 // an argument may yield (an await inside it) while other tasks log.
 
+import * as M from "../gen/messages";
 import { hostLog } from "../host";
 import { release } from "../slp/format";
 import { TRUE } from "../slp/errors";
@@ -14,9 +15,9 @@ import { setRet } from "../sched/task";
 
 export function stepLog(t: usize, f: usize): i32 {
   if (fPc(f) == 0) {
-    if (argc(f) < 1) return failCmd(t, C_LOG, "expected at least 1 argument");
+    if (argc(f) < 1) return failCmd(t, C_LOG, M.EXPECTED_AT_LEAST_1);
     let x = textNew(64);
-    if (!x) return fail(t, "out of memory");
+    if (!x) return fail(t, M.OUT_OF_MEMORY);
     setX(f, <u32>x);
     setIdx(f, 1);
     return evalArg(t, f, 1, 1);
@@ -28,7 +29,7 @@ export function stepLog(t: usize, f: usize): i32 {
   x = printRaw(x, v);
   release(v);
   setX(f, <u32>x);
-  if (!x) return fail(t, "out of memory");
+  if (!x) return fail(t, M.OUT_OF_MEMORY);
   if (i >= argc(f)) {
     hostLog(textPtr(x), textLen(x));
     setRet(t, TRUE);

@@ -4,9 +4,11 @@
 // once (literals, variables, quotes) or pushes a frame for a nested call. Errors unwind
 // the whole task (SPEC.md section 4: any error stops what is running).
 
+import * as M from "../gen/messages";
+import { msgLen } from "../gen/messages";
 import { MAX_DEPTH } from "../limits";
 import { free } from "../mem/heap";
-import { textNew, textStr, textBytes, textPtr, textLen, textFree, bytesEqStr } from "../mem/text";
+import { textNew, textMsg, textBytes, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
   Value, vptr, vtag, retain, release, releaseBuf, listCount, listChild, textOf, textLenOf,
   makeString, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY, T_DATA, T_QUOTE,
@@ -56,20 +58,21 @@ export const C_EVAL = 10;
 export const C_AWAIT = 11;
 export const C_LOG = 12;
 
-export function cmdName(cmd: i32): string {
+/** The message holding command `cmd`'s name. */
+export function cmdName(cmd: i32): i32 {
   switch (cmd) {
-    case C_SET: return "core/kv/set";
-    case C_GET: return "core/kv/get";
-    case C_DEL: return "core/kv/del";
-    case C_EXISTS: return "core/kv/exists";
-    case C_SNX: return "core/kv/snx";
-    case C_CAS: return "core/kv/cas";
-    case C_ITERATE: return "core/kv/iterate";
-    case C_PUB: return "core/event/pub";
-    case C_SUB: return "core/event/sub";
-    case C_EVAL: return "core/expr/eval";
-    case C_AWAIT: return "core/expr/await";
-    default: return "core/util/log";
+    case C_SET: return M.CORE_KV_SET;
+    case C_GET: return M.CORE_KV_GET;
+    case C_DEL: return M.CORE_KV_DEL;
+    case C_EXISTS: return M.CORE_KV_EXISTS;
+    case C_SNX: return M.CORE_KV_SNX;
+    case C_CAS: return M.CORE_KV_CAS;
+    case C_ITERATE: return M.CORE_KV_ITERATE;
+    case C_PUB: return M.CORE_EVENT_PUB;
+    case C_SUB: return M.CORE_EVENT_SUB;
+    case C_EVAL: return M.CORE_EXPR_EVAL;
+    case C_AWAIT: return M.CORE_EXPR_AWAIT;
+    default: return M.CORE_UTIL_LOG;
   }
 }
 
@@ -88,7 +91,7 @@ export function lookupCommand(p: usize, n: i32): i32 {
     if (a == 118) c = b == 112 ? C_PUB : C_SUB; // core/event/pub|sub
     else c = n == 14 ? C_EVAL : C_AWAIT; // core/expr/eval|await
   } else if (ns == 117) c = C_LOG;
-  return c && bytesEqStr(p, n, cmdName(c)) ? c : 0;
+  return c && bytesEqMsg(p, n, cmdName(c)) ? c : 0;
 }
 
 // ---- errors ----
@@ -100,29 +103,29 @@ function setError(t: usize, v: Value): i32 {
 }
 
 /** Fails with @"MESSAGE". */
-export function fail(t: usize, msg: string): i32 {
-  let x = textNew(msg.length);
-  x = textStr(x, msg);
+export function fail(t: usize, msg: i32): i32 {
+  let x = textNew(msgLen(msg));
+  x = textMsg(x, msg);
   let v: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
   if (x) textFree(x);
   return setError(t, v);
 }
 
 /** Fails with @"CMD: MESSAGE". */
-export function failCmd(t: usize, cmd: i32, msg: string): i32 {
+export function failCmd(t: usize, cmd: i32, msg: i32): i32 {
   let x = textNew(48);
-  x = textStr(x, cmdName(cmd));
-  x = textStr(x, ": ");
-  x = textStr(x, msg);
+  x = textMsg(x, cmdName(cmd));
+  x = textMsg(x, M.SEPARATOR);
+  x = textMsg(x, msg);
   let v: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
   if (x) textFree(x);
   return setError(t, v);
 }
 
 /** Fails with @"PREFIX" followed by the bytes [p, p+n). */
-function failWith(t: usize, prefix: string, p: usize, n: i32): i32 {
-  let x = textNew(prefix.length + n);
-  x = textStr(x, prefix);
+function failWith(t: usize, prefix: i32, p: usize, n: i32): i32 {
+  let x = textNew(msgLen(prefix) + n);
+  x = textMsg(x, prefix);
   x = textBytes(x, p, n);
   let v: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
   if (x) textFree(x);
@@ -140,18 +143,18 @@ function lookupVariable(t: usize, v: Value, ctx: usize): i32 {
   let p = textOf(v);
   let n = textLenOf(v);
   let found: Value = 0;
-  if (bytesEqStr(p, n, "$result")) {
+  if (bytesEqMsg(p, n, M.VAR_RESULT)) {
     found = ctxLookup(ctx, V_RESULT);
     if (!found) found = NIL;
-  } else if (bytesEqStr(p, n, "$key")) found = ctxLookup(ctx, V_KEY);
-  else if (bytesEqStr(p, n, "$data")) found = ctxLookup(ctx, V_DATA);
-  else if (bytesEqStr(p, n, "$channel")) found = ctxLookup(ctx, V_CHANNEL);
-  else if (bytesEqStr(p, n, "$topic")) found = ctxLookup(ctx, V_TOPIC);
-  else if (n == 10 && bytesEqStr(p, 9, "$CHANNEL_")) {
+  } else if (bytesEqMsg(p, n, M.VAR_KEY)) found = ctxLookup(ctx, V_KEY);
+  else if (bytesEqMsg(p, n, M.VAR_DATA)) found = ctxLookup(ctx, V_DATA);
+  else if (bytesEqMsg(p, n, M.VAR_CHANNEL)) found = ctxLookup(ctx, V_CHANNEL);
+  else if (bytesEqMsg(p, n, M.VAR_TOPIC)) found = ctxLookup(ctx, V_TOPIC);
+  else if (n == 10 && bytesEqMsg(p, 9, M.VAR_CHANNEL_PREFIX)) {
     let c = <i32>load<u8>(p + 9) - 64; // 'A' -> 1
     if (c >= 1 && c <= 6) found = channelSymbol(c);
-  } else if (bytesEqStr(p, n, "$CHANNEL_EXEC")) found = channelSymbol(0);
-  if (!found) return failWith(t, "unbound variable: ", p, n);
+  } else if (bytesEqMsg(p, n, M.VAR_CHANNEL_EXEC)) found = channelSymbol(0);
+  if (!found) return failWith(t, M.UNBOUND_VARIABLE, p, n);
   setRet(t, retain(found));
   return A_CONT;
 }
@@ -167,7 +170,7 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
   setSteps(t, steps);
   setSlice(t, tSlice(t) + 1);
   countStep();
-  if (<i32>steps > maxSteps) return fail(t, "step limit exceeded");
+  if (<i32>steps > maxSteps) return fail(t, M.STEP_LIMIT);
   let tag = vtag(v);
   if (tag == T_SYMBOL) {
     if (load<u8>(textOf(v)) == 36) return lookupVariable(t, v, ctx); // '$'
@@ -175,7 +178,7 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
     return A_CONT;
   }
   if (tag == T_CALL) {
-    if (level > MAX_DEPTH) return fail(t, "nesting too deep");
+    if (level > MAX_DEPTH) return fail(t, M.NESTING_TOO_DEEP);
     let cmd = 0;
     let head: Value = 0;
     if (listCount(v) > 0) {
@@ -184,14 +187,14 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
     }
     if (!cmd) {
       let x = textNew(32);
-      x = textStr(x, "unknown command: ");
+      x = textMsg(x, M.UNKNOWN_COMMAND);
       if (head) x = printValue(x, head);
       let e: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
       if (x) textFree(x);
       return setError(t, e);
     }
     let f = pushFrameSlot(t);
-    if (!f) return fail(t, "nesting too deep");
+    if (!f) return fail(t, M.NESTING_TOO_DEEP);
     frameInit(f, K_CALL, <u8>cmd, level, v, ctx);
     return A_CONT;
   }
@@ -211,7 +214,7 @@ export function pushSeq(t: usize, body: Value, ctx: usize, level: i32, hold: usi
   let f = pushFrameSlot(t);
   if (!f) {
     if (hold) releaseBuf(hold);
-    return fail(t, "nesting too deep");
+    return fail(t, M.NESTING_TOO_DEEP);
   }
   frameInit(f, K_SEQ, 0, level, body, ctx);
   store<u32>(f, <u32>hold, 16);
@@ -223,7 +226,7 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
   let f = pushFrameSlot(t);
   if (!f) {
     if (hold) releaseBuf(hold);
-    return fail(t, "nesting too deep");
+    return fail(t, M.NESTING_TOO_DEEP);
   }
   frameInit(f, K_ONE, 0, level, v, ctx);
   store<u32>(f, <u32>hold, 16);
@@ -318,7 +321,7 @@ export function runTask(t: usize, budgetEnd: u64): i32 {
     if (tInterrupted(t)) {
       release(takeRet(t));
       unwind(t);
-      fail(t, "interrupted");
+      fail(t, M.INTERRUPTED);
       return R_DONE;
     }
     if (<i32>tSlice(t) >= stepSlice || totalSteps >= budgetEnd) {

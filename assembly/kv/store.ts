@@ -15,7 +15,7 @@ let index: usize = 0; // u32 entry pointers, sorted by key
 let count: u32 = 0;
 let cap: u32 = 0;
 
-@inline function entryAt(i: u32): usize {
+@inline export function entryAt(i: u32): usize {
   return <usize>load<u32>(index + (<usize>i << 2));
 }
 @inline export function entryKeyLen(e: usize): i32 {

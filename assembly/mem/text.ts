@@ -1,6 +1,7 @@
 // Growable byte buffers ("texts") on the heap: the printer, log lines and error
 // messages are built in them. A text is a heap block: [u32 len][u32 cap] bytes...
 import { alloc, free, realloc } from "./heap";
+import { msgPtr, msgLen } from "../gen/messages";
 
 const HDR: usize = 8;
 
@@ -65,18 +66,9 @@ export function textBytes(t: usize, p: usize, n: i32): usize {
   return t;
 }
 
-/** Appends an ASCII string literal (static data: no allocation on the AssemblyScript side). */
-export function textStr(t: usize, s: string): usize {
-  if (!t) return 0;
-  let n = s.length;
-  t = textReserve(t, n);
-  if (!t) return 0;
-  let len = load<u32>(t);
-  let dst = t + HDR + len;
-  let src = changetype<usize>(s);
-  for (let i = 0; i < n; i++) store<u8>(dst + i, <u8>load<u16>(src + (<usize>i << 1)));
-  store<u32>(t, len + n);
-  return t;
+/** Appends message m (assembly/messages.txt). */
+export function textMsg(t: usize, m: i32): usize {
+  return textBytes(t, msgPtr(m), msgLen(m));
 }
 
 /** Appends a signed 64-bit integer in decimal. */
@@ -102,14 +94,9 @@ export function textInt(t: usize, v: i64): usize {
   return t;
 }
 
-/** True when bytes [p, p+n) equal the ASCII string `s`. */
-export function bytesEqStr(p: usize, n: i32, s: string): bool {
-  if (n != s.length) return false;
-  let src = changetype<usize>(s);
-  for (let i = 0; i < n; i++) {
-    if (<u32>load<u8>(p + i) != <u32>load<u16>(src + (<usize>i << 1))) return false;
-  }
-  return true;
+/** True when bytes [p, p+n) equal message m. */
+export function bytesEqMsg(p: usize, n: i32, m: i32): bool {
+  return n == msgLen(m) && memory.compare(p, msgPtr(m), n) == 0;
 }
 
 /** Bytewise comparison, then by length: <0, 0, >0. */

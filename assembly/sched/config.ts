@@ -11,6 +11,7 @@ export const LIMIT_MAX_INPUT = 3;
 export const LIMIT_MAX_PAGES = 4;
 export const LIMIT_MAX_STEPS = 5;
 export const LIMIT_STEP_SLICE = 6;
+export const LIMIT_SAFE_MODE = 7;
 
 export let processors: i32 = DEFAULT_PROCESSORS;
 export let queueCap: i32 = DEFAULT_QUEUE;
@@ -18,6 +19,8 @@ export let maxInput: i32 = DEFAULT_MAX_INPUT;
 export let maxPages: i32 = DEFAULT_MAX_PAGES;
 export let maxSteps: i32 = DEFAULT_MAX_STEPS;
 export let stepSlice: i32 = DEFAULT_STEP_SLICE;
+/** Safe mode: the `boot` key is not run at init (SPEC.md section 7). */
+export let safeMode: bool = false;
 
 /** Evaluation steps since init (sxs_stat 8); also the clock of step budgets. */
 export let totalSteps: u64 = 0;
@@ -32,3 +35,4 @@ export function setMaxInput(n: i32): void { maxInput = n; }
 export function setMaxPages(n: i32): void { maxPages = n; }
 export function setMaxSteps(n: i32): void { maxSteps = n; }
 export function setStepSlice(n: i32): void { stepSlice = n; }
+export function setSafeMode(on: bool): void { safeMode = on; }

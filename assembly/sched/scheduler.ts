@@ -2,10 +2,11 @@
 // one at a time, handler tasks created per event and consumer, a round-robin of runnable
 // tasks, step slices, await timers and queue backpressure.
 
+import * as M from "../gen/messages";
 import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES } from "../limits";
 import { hostResult, hostLog, hostEvent, hostNow } from "../host";
 import { alloc, free } from "../mem/heap";
-import { textNew, textStr, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
+import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
   Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textLenOf, T_STRING,
   T_BODY, T_CALL, T_ERROR,
@@ -186,7 +187,7 @@ function startRequest(req: i32, p: i32, payload: Value): void {
   if (tag == T_ERROR) setRet(t, payload);
   else if (tag == T_BODY) pushSeq(t, payload, procCtx(p), 1, vbuf(payload));
   else if (tag == T_CALL) pushOne(t, payload, procCtx(p), 1, vbuf(payload));
-  else { release(payload); fail(t, "out of memory"); }
+  else { release(payload); fail(t, M.OUT_OF_MEMORY); }
   setProcTask(p, t);
   register(t);
   pushRun(t);
@@ -243,12 +244,11 @@ function emitResult(req: i32, v: Value): void {
 /** Logs `error: CH/TOPIC: MESSAGE` (channel 0 = EXEC, topic = processor). */
 function logError(channel: i32, topic: i32, e: Value): void {
   let x = textNew(64);
-  x = textStr(x, "error: ");
-  x = textByte(x, channel == 0 ? 69 : 64 + channel);
-  if (channel == 0) x = textStr(x, "XEC");
+  x = textMsg(x, M.ERROR_PREFIX);
+  x = channel == 0 ? textMsg(x, M.EXEC) : textByte(x, 64 + channel);
   x = textByte(x, 47);
   x = textInt(x, topic);
-  x = textStr(x, ": ");
+  x = textMsg(x, M.SEPARATOR);
   x = printErrorMessage(x, e);
   if (!x) return;
   hostLog(textPtr(x), textLen(x));
@@ -495,7 +495,7 @@ export function interrupt(req: i32): i32 {
     if (!payload) continue;
     release(payload);
     let t = textNew(16);
-    t = textStr(t, "@\"interrupted\"");
+    t = textMsg(t, M.INTERRUPTED_VALUE);
     if (t) { hostResult(req, textPtr(t), textLen(t)); textFree(t); }
     wakeQueueWaiters();
     return 1;

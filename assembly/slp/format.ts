@@ -221,26 +221,16 @@ export function writeHeader(buf: usize, length: u32, nsym: u32, symtab: u32): vo
   header(buf, length, nsym, symtab);
 }
 
-/** A symbol value from an ASCII literal, immortal (for true/false/nil and channel names). */
-export function staticSymbol(s: string): Value {
-  let n = s.length;
-  let tmp = alloc(<usize>n);
-  let src = changetype<usize>(s);
-  for (let i = 0; i < n; i++) store<u8>(tmp + i, <u8>load<u16>(src + (<usize>i << 1)));
-  let v = makeSymbol(tmp, n);
-  free(tmp);
+/** A symbol value named by message m (or by bytes [p, p+n)), immortal: for true/false/nil and channel names. */
+export function staticSymbol(p: usize, n: i32): Value {
+  let v = makeSymbol(p, n);
   if (v) makeImmortal(vbuf(v));
   return v;
 }
 
-/** An error value `@"s"` from an ASCII literal, immortal. */
-export function staticError(s: string): Value {
-  let n = s.length;
-  let tmp = alloc(<usize>n);
-  let src = changetype<usize>(s);
-  for (let i = 0; i < n; i++) store<u8>(tmp + i, <u8>load<u16>(src + (<usize>i << 1)));
-  let v = makeString(tmp, n, true);
-  free(tmp);
+/** An error value `@"TEXT"` from bytes [p, p+n), immortal. */
+export function staticError(p: usize, n: i32): Value {
+  let v = makeString(p, n, true);
   if (v) makeImmortal(vbuf(v));
   return v;
 }

@@ -6,9 +6,10 @@
 // right in pass 1, before anything is allocated for the result. Nesting is bounded by
 // MAX_DEPTH, so the level stacks are fixed arrays.
 
+import * as M from "../gen/messages";
 import { MAX_DEPTH } from "../limits";
 import { alloc, free, realloc } from "../mem/heap";
-import { textNew, textStr, textByte, textInt, textPtr, textLen, textFree } from "../mem/text";
+import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree } from "../mem/text";
 import {
   Value, HEADER, LIST_HEADER, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY, T_DATA,
   T_QUOTE, T_ERROR, bufAlloc, mkv, writeHeader, makeString,
@@ -560,17 +561,17 @@ function writeSymbols(buf: usize, symtab: u32): void {
 
 function errorValue(): Value {
   let t = textNew(48);
-  t = textStr(t, "parse: ");
-  if (errReason == E_UNCLOSED_LIST) { t = textStr(t, "unclosed "); t = textByte(t, errChar); }
-  else if (errReason == E_UNCLOSED_STRING) t = textStr(t, "unclosed string");
-  else if (errReason == E_UNEXPECTED) { t = textStr(t, "unexpected "); t = textByte(t, errChar); }
-  else if (errReason == E_INVALID_ESCAPE) t = textStr(t, "invalid escape");
-  else if (errReason == E_INT_RANGE) t = textStr(t, "integer out of range");
-  else if (errReason == E_REAL_RANGE) t = textStr(t, "real out of range");
-  else if (errReason == E_NOTHING_TO_QUOTE) t = textStr(t, "nothing to quote");
-  else if (errReason == E_TOO_DEEP) t = textStr(t, "nesting too deep");
-  else t = textStr(t, "input too large");
-  t = textStr(t, " at ");
+  t = textMsg(t, M.PARSE_PREFIX);
+  if (errReason == E_UNCLOSED_LIST) { t = textMsg(t, M.UNCLOSED); t = textByte(t, errChar); }
+  else if (errReason == E_UNCLOSED_STRING) t = textMsg(t, M.UNCLOSED_STRING);
+  else if (errReason == E_UNEXPECTED) { t = textMsg(t, M.UNEXPECTED); t = textByte(t, errChar); }
+  else if (errReason == E_INVALID_ESCAPE) t = textMsg(t, M.INVALID_ESCAPE);
+  else if (errReason == E_INT_RANGE) t = textMsg(t, M.INTEGER_RANGE);
+  else if (errReason == E_REAL_RANGE) t = textMsg(t, M.REAL_RANGE);
+  else if (errReason == E_NOTHING_TO_QUOTE) t = textMsg(t, M.NOTHING_TO_QUOTE);
+  else if (errReason == E_TOO_DEEP) t = textMsg(t, M.NESTING_TOO_DEEP);
+  else t = textMsg(t, M.INPUT_TOO_LARGE);
+  t = textMsg(t, M.AT);
   t = textInt(t, errAt);
   if (!t) return oomError();
   let v = makeString(textPtr(t), textLen(t), true);

@@ -1,8 +1,9 @@
 // The canonical form of SPEC.md section 3. Units sit in preorder, so printing is one
 // linear walk with a stack of open lists (bounded: no native recursion).
 
+import * as M from "../gen/messages";
 import { MAX_DEPTH } from "../limits";
-import { textByte, textBytes, textStr, textInt, textLen } from "../mem/text";
+import { textByte, textBytes, textMsg, textInt, textLen } from "../mem/text";
 import {
   Value, vbuf, vptr, LIST_HEADER, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY,
   T_QUOTE, T_ERROR, symEntry,
@@ -16,7 +17,9 @@ const remaining = memory.data(STACK * 4);
 const closers = memory.data(STACK);
 const realDigits = memory.data(40);
 
-const HEX = "0123456789abcdef";
+@inline function hexDigit(d: u32): i32 {
+  return <i32>(d < 10 ? 48 + d : 87 + d);
+}
 
 function printString(t: usize, p: usize, n: u32): usize {
   t = textByte(t, 34);
@@ -26,15 +29,15 @@ function printString(t: usize, p: usize, n: u32): usize {
     let c = <u32>load<u8>(p);
     if (c >= 0x20 && c != 34 && c != 92 && c != 0x7f) { p++; continue; }
     t = textBytes(t, run, <i32>(p - run));
-    if (c == 34) t = textStr(t, "\\\"");
-    else if (c == 92) t = textStr(t, "\\\\");
-    else if (c == 10) t = textStr(t, "\\n");
-    else if (c == 9) t = textStr(t, "\\t");
-    else if (c == 13) t = textStr(t, "\\r");
+    if (c == 34) t = textMsg(t, M.ESC_QUOTE);
+    else if (c == 92) t = textMsg(t, M.ESC_BACKSLASH);
+    else if (c == 10) t = textMsg(t, M.ESC_N);
+    else if (c == 9) t = textMsg(t, M.ESC_T);
+    else if (c == 13) t = textMsg(t, M.ESC_R);
     else {
-      t = textStr(t, "\\x");
-      t = textByte(t, HEX.charCodeAt(c >> 4));
-      t = textByte(t, HEX.charCodeAt(c & 15));
+      t = textMsg(t, M.ESC_X);
+      t = textByte(t, hexDigit(c >> 4));
+      t = textByte(t, hexDigit(c & 15));
     }
     p++;
     run = p;
@@ -44,7 +47,7 @@ function printString(t: usize, p: usize, n: u32): usize {
 }
 
 function printReal(t: usize, x: f64): usize {
-  if (x == 0 && 1 / x < 0) return textStr(t, "-0.0");
+  if (x == 0 && 1 / x < 0) return textMsg(t, M.MINUS_ZERO);
   let n = formatReal(x, realDigits);
   t = textBytes(t, realDigits, n);
   // ".0" when the result has neither "." nor "e" (and is a number)
@@ -52,7 +55,7 @@ function printReal(t: usize, x: f64): usize {
     let c = load<u8>(realDigits + i);
     if (c == 46 || c == 101 || c == 78 || c == 73) return t;
   }
-  return textStr(t, ".0");
+  return textMsg(t, M.POINT_ZERO);
 }
 
 /**

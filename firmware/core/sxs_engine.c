@@ -3,6 +3,10 @@
  * docs/abi.md, compile everything up front, and wrap each export.
  */
 #include "sxs_engine.h"
+#include "sxs_board.h"
+
+#define SXS_STR2(x) #x
+#define SXS_STR(x) SXS_STR2(x)
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +39,7 @@ static const struct {
     [X_STAT] = { "sxs_stat", 1, c_m3Type_f64 },
 };
 
-enum { I_RESULT, I_LOG, I_EVENT, I_NOW, I_COUNT };
+enum { I_RESULT, I_LOG, I_EVENT, I_NOW, I_FLASH_SIZE, I_FLASH_READ, I_FLASH_WRITE, I_FLASH_ERASE, I_COUNT };
 
 struct sxs_engine {
     IM3Environment env;
@@ -104,6 +108,50 @@ static const char *imp_now(void *ud, IM3Runtime rt, const uint64_t *a, uint64_t 
     return NULL;
 }
 
+/* The K/V partition (docs/abi.md): the board's SXS_PART_KV. Failures are answers
+ * (non-zero), never traps: the image turns them into `store full`. */
+static uint8_t *mem_range_rw(IM3Runtime rt, uint64_t ptr, uint64_t len)
+{
+    uint32_t size = 0;
+    uint8_t *mem = m3_GetMemory(rt, &size, 0);
+    uint32_t p = (uint32_t)ptr, l = (uint32_t)len;
+    if (!mem || (uint64_t)p + l > size) return NULL;
+    return mem + p;
+}
+
+static const char *imp_flash_size(void *ud, IM3Runtime rt, const uint64_t *a, uint64_t *ret)
+{
+    (void)ud, (void)rt, (void)a;
+    *ret = (uint32_t)sxs_board_flash_size(SXS_PART_KV);
+    return NULL;
+}
+
+static const char *imp_flash_read(void *ud, IM3Runtime rt, const uint64_t *a, uint64_t *ret)
+{
+    (void)ud;
+    uint8_t *m = mem_range_rw(rt, a[1], a[2]);
+    int r = m ? sxs_board_flash_read(SXS_PART_KV, (uint32_t)a[0], m, (uint32_t)a[2]) : -1;
+    *ret = (uint32_t)(r == 0 ? 0 : -1);
+    return NULL;
+}
+
+static const char *imp_flash_write(void *ud, IM3Runtime rt, const uint64_t *a, uint64_t *ret)
+{
+    (void)ud;
+    const uint8_t *m = mem_range(rt, a[1], a[2]);
+    int r = m ? sxs_board_flash_write(SXS_PART_KV, (uint32_t)a[0], m, (uint32_t)a[2]) : -1;
+    *ret = (uint32_t)(r == 0 ? 0 : -1);
+    return NULL;
+}
+
+static const char *imp_flash_erase(void *ud, IM3Runtime rt, const uint64_t *a, uint64_t *ret)
+{
+    (void)ud, (void)rt;
+    int r = sxs_board_flash_erase(SXS_PART_KV, (uint32_t)a[0], (uint32_t)a[1]);
+    *ret = (uint32_t)(r == 0 ? 0 : -1);
+    return NULL;
+}
+
 static const struct {
     const char *name, *sig;
     sxs_m3_host_fn fn;
@@ -112,6 +160,10 @@ static const struct {
     [I_LOG] = { "host_log", "v(ii)", imp_log },
     [I_EVENT] = { "host_event", "v(iiii)", imp_event },
     [I_NOW] = { "host_now", "F()", imp_now },
+    [I_FLASH_SIZE] = { "host_flash_size", "i()", imp_flash_size },
+    [I_FLASH_READ] = { "host_flash_read", "i(iii)", imp_flash_read },
+    [I_FLASH_WRITE] = { "host_flash_write", "i(iii)", imp_flash_write },
+    [I_FLASH_ERASE] = { "host_flash_erase", "i(ii)", imp_flash_erase },
 };
 
 /* ---- open / close ----------------------------------------------------------- */
@@ -159,7 +211,7 @@ const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len
     if (r) return fail(e, err, err_cap, "image load: %s%s", r, "");
     e->loaded = 1;
 
-    /* 3. link the ABI imports (an image need not import all four) */
+    /* 3. link the ABI imports (an image need not import all of them) */
     for (int i = 0; i < I_COUNT; i++) {
         e->imports[i].fn = imports[i].fn;
         e->imports[i].ud = e;
@@ -191,7 +243,7 @@ const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len
     if (v != SXS_ABI_VERSION) {
         char num[16];
         snprintf(num, sizeof num, "%d", (int)v);
-        return fail(e, err, err_cap, "image ABI version %s, firmware speaks %s", num, "1");
+        return fail(e, err, err_cap, "image ABI version %s, firmware speaks %s", num, SXS_STR(SXS_ABI_VERSION));
     }
     *out = e;
     return NULL;

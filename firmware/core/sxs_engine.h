@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define SXS_ABI_VERSION 1
+#define SXS_ABI_VERSION 2
 
 /* sxs_limit ids */
 enum {

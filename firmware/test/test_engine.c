@@ -88,7 +88,7 @@ static void lifecycle_and_echo(void)
     sxs_engine *e = fake(&r);
     if (!e) return;
     int32_t v;
-    CHECK(sxs_engine_abi_version(e, &v) == NULL && v == 1);
+    CHECK(sxs_engine_abi_version(e, &v) == NULL && v == SXS_ABI_VERSION);
     CHECK(sxs_engine_limit(e, 1, 2, &v) == NULL && v == -2); /* after init */
     CHECK(submit(e, 7, "(core/kv/get x)") == 0);
     CHECK(sxs_engine_run(e, 1000, &v) == NULL && v == 0);
@@ -232,7 +232,7 @@ static void bad_images_fail_at_open(void)
     expect_open_error("missing_import", "missing import env.abort");
     expect_open_error("bad_signature", "host_log");
     expect_open_error("missing_export", "lacks export sxs_limit");
-    expect_open_error("wrong_abi", "ABI version 2");
+    expect_open_error("wrong_abi", "ABI version 3");
     rec r;
     char err[300];
     const char *m;

@@ -5,6 +5,7 @@
 // image's next timer when it is idle. Results, log lines and watched events are copied out
 // of the image as they happen and delivered after each slice, in the order they happened.
 
+import { FlashPartition, NorFlash, PARTITIONS } from "./flash.js";
 import {
   ImageError,
   Limit,
@@ -60,6 +61,13 @@ export interface VirtualBoardOptions {
   imagePath?: string;
   /** Steps per sxs_run call between yields to the event loop (default 20000). */
   runBudget?: number;
+  /**
+   * The flash holding the K/V log: a file path (kept across runs), a NorFlash, or
+   * `false` for none. Default: a blank flash in memory (the store starts empty).
+   */
+  flash?: string | NorFlash | false;
+  /** Safe mode: do not run the `boot` key at init (LIMIT_SAFE_MODE). */
+  safeMode?: boolean;
 }
 
 export interface BoardEvents {
@@ -122,6 +130,9 @@ export class VirtualBoard {
   /** How many times sxs_submit answered "queue full" (for tests and stats). */
   queueFullRetries = 0;
 
+  private flash: NorFlash | null = null;
+  private ownsFlash = false;
+
   private constructor(clock: Clock, processors: number, runBudget: number) {
     this.clock = clock;
     this.processors = processors;
@@ -132,11 +143,16 @@ export class VirtualBoard {
   static async create(opts: VirtualBoardOptions = {}): Promise<VirtualBoard> {
     const clock: Clock = opts.clock === "virtual" ? new VirtualClock() : new RealClock();
     const board = new VirtualBoard(clock, opts.processors ?? 1, opts.runBudget ?? 20000);
+    const flash =
+      opts.flash === false ? null : opts.flash instanceof NorFlash ? opts.flash : opts.flash !== undefined ? NorFlash.file(opts.flash) : NorFlash.memory();
+    board.flash = flash;
+    board.ownsFlash = flash !== null && !(opts.flash instanceof NorFlash);
     const host: ImageHost = {
       result: (req, bytes) => board.deliveries.push({ kind: "result", req, bytes }),
       log: (bytes) => board.deliveries.push({ kind: "log", bytes }),
       event: (channel, topic, bytes) => board.deliveries.push({ kind: "event", channel, topic, bytes }),
       now: () => clock.now(),
+      ...(flash ? { kvFlash: new FlashPartition(flash, PARTITIONS.kv) } : {}),
     };
     try {
       board.image = await SxsImage.load(host, opts.imagePath !== undefined ? { path: opts.imagePath } : {});
@@ -150,6 +166,7 @@ export class VirtualBoard {
       [Limit.MAX_PAGES, "maxPages", opts.maxPages],
       [Limit.MAX_STEPS, "maxSteps", opts.maxSteps],
       [Limit.STEP_SLICE, "stepSlice", opts.stepSlice],
+      [Limit.SAFE_MODE, "safeMode", opts.safeMode === undefined ? undefined : opts.safeMode ? 1 : 0],
     ];
     try {
       for (const [id, name, value] of limits) {
@@ -158,7 +175,9 @@ export class VirtualBoard {
           throw new BoardError("limit", `the image refused ${name} = ${value}`);
         }
       }
-      if (board.image.init() !== 0) throw new BoardError("out-of-memory", "sxs_init: out of memory");
+      const init = board.image.init();
+      if (init === -2) throw new BoardError("out-of-memory", "sxs_init: the K/V log could not be loaded (flash read failed, or the store does not fit in memory)");
+      if (init !== 0) throw new BoardError("out-of-memory", "sxs_init: out of memory");
     } catch (e) {
       throw toBoardError(e, "trap");
     }
@@ -542,6 +561,7 @@ export class VirtualBoard {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.ownsFlash) this.flash?.close();
     const err = new BoardError("closed", "the board was closed");
     for (const o of this.outstanding.values()) o.reject(err);
     this.outstanding.clear();

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 
 /** The ABI version this host implements. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Limit ids for `sxs_limit` (docs/abi.md, "Limit ids"). */
 export const Limit = {
@@ -21,6 +21,7 @@ export const Limit = {
   MAX_PAGES: 4,
   MAX_STEPS: 5,
   STEP_SLICE: 6,
+  SAFE_MODE: 7,
 } as const;
 export type LimitId = (typeof Limit)[keyof typeof Limit];
 
@@ -171,6 +172,16 @@ export interface ImageHost {
   log(bytes: Uint8Array): void;
   event(channel: number, topic: number, bytes: Uint8Array): void;
   now(): number;
+  /** The K/V flash partition (NOR semantics); absent: the store lives in RAM only. */
+  kvFlash?: KvFlash;
+}
+
+/** What the image's flash imports need: a partition of whole 4 KiB sectors. Methods throw on failure. */
+export interface KvFlash {
+  readonly size: number;
+  read(off: number, len: number): Uint8Array;
+  write(off: number, data: Uint8Array): void;
+  erase(off: number, len: number): void;
 }
 
 interface RawExports {
@@ -271,6 +282,23 @@ export class SxsImage {
       if (p + n > m.length) throw new ImageError("trap", `the image passed a byte range out of memory (ptr ${p}, len ${n}, memory ${m.length})`);
       return m.slice(p, p + n);
     };
+    // a view into linear memory, valid during the import call only (the flash copies it)
+    const view = (ptr: number, len: number): Uint8Array => {
+      const m = mem();
+      const p = ptr >>> 0;
+      const n = len >>> 0;
+      if (p + n > m.length) throw new ImageError("trap", `the image passed a byte range out of memory (ptr ${p}, len ${n})`);
+      return m.subarray(p, p + n);
+    };
+    const flashCall = (f: () => void): number => {
+      if (!host.kvFlash) return -1;
+      try {
+        f();
+        return 0;
+      } catch {
+        return -1;
+      }
+    };
     const imports = {
       env: {
         host_result: (req: number, ptr: number, len: number): void => host.result(req, copy(ptr, len)),
@@ -278,6 +306,16 @@ export class SxsImage {
         host_event: (channel: number, topic: number, ptr: number, len: number): void =>
           host.event(channel, topic, copy(ptr, len)),
         host_now: (): number => host.now(),
+        // flash failures are answers (non-zero), not traps: the image turns them into errors
+        host_flash_size: (): number => host.kvFlash?.size ?? 0,
+        host_flash_read: (off: number, ptr: number, len: number): number =>
+          flashCall(() => {
+            const data = host.kvFlash!.read(off >>> 0, len >>> 0);
+            mem().set(data, ptr >>> 0);
+          }),
+        host_flash_write: (off: number, ptr: number, len: number): number =>
+          flashCall(() => host.kvFlash!.write(off >>> 0, view(ptr, len))),
+        host_flash_erase: (off: number, len: number): number => flashCall(() => host.kvFlash!.erase(off >>> 0, len >>> 0)),
       },
     };
     let instance: WebAssembly.Instance;

@@ -110,7 +110,7 @@ export function writeFakeImage(file: string): string {
  (memory (export "memory") 1 4)
  (global $req (mut i32) (i32.const 0))
  (global $len (mut i32) (i32.const 0))
- (func (export "sxs_abi_version") (result i32) (i32.const 1))
+ (func (export "sxs_abi_version") (result i32) (i32.const 2))
  (func (export "sxs_limit") (param i32 i32) (result i32) (i32.const 0))
  (func (export "sxs_init") (result i32) (i32.const 0))
  (func (export "sxs_input") (param i32) (result i32) (i32.const 1024))
@@ -132,6 +132,8 @@ export function writeFakeImage(file: string): string {
  (func (export "sxs_split") (param i32) (result i32) (i32.const 0))
  (func (export "sxs_free") (param i32))
  (func (export "sxs_stat") (param i32) (result f64) (f64.const 0))
+ (func (export "sxs_encode") (param i32) (result i32) (i32.const 0))
+ (func (export "sxs_decode") (param i32) (result i32) (i32.const 0))
 )`;
   const m = binaryen.parseText(wat);
   m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);

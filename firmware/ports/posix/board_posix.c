@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "flash_file.h"
@@ -36,6 +37,18 @@ int sxs_board_posix_open_flash(const char *path)
 {
     sxs_flash_file_close(&flash);
     return sxs_flash_file_open(&flash, path, SXS_POSIX_FLASH_BYTES);
+}
+
+/* A blank flash of the same size that disappears with the process: a fresh board. */
+int sxs_board_posix_open_temp_flash(void)
+{
+    char path[] = "/tmp/sxs-flash-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    close(fd);
+    int r = sxs_board_posix_open_flash(path);
+    unlink(path);
+    return r;
 }
 
 void sxs_board_posix_close_flash(void) { sxs_flash_file_close(&flash); }

@@ -9,6 +9,7 @@ void sxs_board_posix_init(int serial_in, int serial_out, char **argv);
 /* The three partitions live in one file, laid out back to back:
  * image A (512 KiB), image B (512 KiB), K/V (256 KiB).  SXS_FLASH_* result. */
 int sxs_board_posix_open_flash(const char *path);
+int sxs_board_posix_open_temp_flash(void);
 void sxs_board_posix_close_flash(void);
 /* Offset of a partition inside the flash file. */
 uint32_t sxs_board_posix_partition_offset(int part);

@@ -30,7 +30,8 @@ static void usage(FILE *f)
           "  --processors N     processors (sxs_limit 1)\n"
           "  --max-input BYTES  longest request text (sxs_limit 3; default 16384)\n"
           "  --budget STEPS     evaluation steps per sxs_run call (default 10000)\n"
-          "  --flash FILE       the flash file (NOR semantics; created if missing)\n"
+          "  --flash FILE       the flash file (NOR semantics; created if missing; default: a blank\n"
+          "                     temporary one, so the store starts empty)\n"
           "  --transcript FILE  print the SPEC.md section 8 transcript of FILE\n"
           "  --check            load and compile the image, print facts, exit\n"
           "  --version          print the firmware and wasm3 versions\n", f);
@@ -299,9 +300,12 @@ int sxs_posix_main(int argc, char **argv)
         i++;
     }
     sxs_board_posix_init(0, 1, argv);
-    if (flash) {
-        int r = sxs_board_posix_open_flash(flash);
-        if (r) { fprintf(stderr, "sxs-fw: cannot open flash file %s (%d)\n", flash, r); return 1; }
+    /* without --flash the board gets a blank temporary flash: a fresh store, as in the
+       virtual board, with the same K/V log behaviour */
+    int fr = flash ? sxs_board_posix_open_flash(flash) : sxs_board_posix_open_temp_flash();
+    if (fr) {
+        fprintf(stderr, "sxs-fw: cannot open flash file %s (%d)\n", flash ? flash : "(temporary)", fr);
+        return 1;
     }
     uint32_t ilen = 0;
     uint8_t *image = sxs_read_file(image_path, &ilen);

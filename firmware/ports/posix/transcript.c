@@ -66,7 +66,8 @@ const char *sxs_posix_boot(sxs_engine **out, const uint8_t *image, uint32_t imag
     int32_t r;
     m = sxs_engine_init(*out, &r);
     if (!m && r != 0) {
-        snprintf(err, err_cap, "sxs_init failed: %d (out of memory)", (int)r);
+        snprintf(err, err_cap, "sxs_init failed: %d (%s)", (int)r,
+                 r == -2 ? "the K/V log could not be loaded" : "out of memory");
         m = err;
     }
     if (!m) return NULL;

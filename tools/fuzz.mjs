@@ -1,0 +1,604 @@
+#!/usr/bin/env node
+// A seeded fuzzer for the image (build/sxs.wasm), through its raw exports (docs/abi.md).
+//
+// Each round builds a fresh instance with random limits (processors, queue, step slice,
+// step limit, memory pages, input limit, flash size) and throws batches of requests at
+// it: forms generated from the SLP grammar and the twelve commands (keys and values near
+// the limits, nested lists, quotes and errors, events, awaits, evals of stored code,
+// nesting bombs), random bytes, random interrupts, host watches, and sxs_encode /
+// sxs_split / sxs_decode on random and corrupted input. It checks that:
+//
+//   - nothing ever traps (any exception out of an export is a failure);
+//   - every submitted request is answered exactly once (no unknown or duplicate ids,
+//     nothing left unanswered when the board is idle);
+//   - heap in use stays bounded: after a warm-up the store is cleared (iterate + del)
+//     and heap in use recorded; at the end of the round, the store cleared again, heap
+//     in use must be back near that value (subscriptions, which cannot be removed,
+//     are allowed for).
+//
+//   node tools/fuzz.mjs --seconds N --seed S [--rounds R] [--round R] [--image PATH] [--verbose]
+//
+// Rounds are deterministic: round r of seed S always does the same thing, so a failure
+// is replayed with `--seed S --round r`. Prints one summary line; exits 1 on a failure.
+
+import { readFileSync, existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+// ---------------------------------------------------------------------------------------
+// Arguments
+
+function usage(code) {
+  console.log(`usage: node tools/fuzz.mjs [--seconds N] [--seed S] [--rounds R] [--round R] [--image PATH] [--verbose]
+
+  --seconds N   stop starting new rounds after N seconds (default 60)
+  --seed S      the seed (default: from the clock; printed in the summary)
+  --rounds R    stop after R rounds
+  --round R     run only round R (to replay a failure)
+  --image PATH  the image (default build/sxs.wasm, or $SXS_IMAGE)
+  --verbose     one line per round`);
+  process.exit(code);
+}
+
+const opts = { seconds: 60, seed: null, rounds: Infinity, round: null, image: process.env.SXS_IMAGE || join(ROOT, "build", "sxs.wasm"), verbose: false };
+{
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    const next = () => {
+      if (i + 1 >= a.length) usage(2);
+      return a[++i];
+    };
+    switch (a[i]) {
+      case "--seconds": opts.seconds = Number(next()); break;
+      case "--seed": opts.seed = Number(next()) >>> 0; break;
+      case "--rounds": opts.rounds = Number(next()); break;
+      case "--round": opts.round = Number(next()); break;
+      case "--image": opts.image = resolve(next()); break;
+      case "--verbose": opts.verbose = true; break;
+      case "--help": case "-h": usage(0); break;
+      default: console.error(`fuzz: unknown argument ${a[i]}`); usage(2);
+    }
+  }
+  if (!(opts.seconds >= 0)) usage(2);
+  if (opts.seed === null) opts.seed = (Date.now() ^ (process.pid << 16)) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// PRNG (mulberry32) and helpers
+
+function prng(seed) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  next.int = (n) => Math.floor(next() * n);
+  next.pick = (arr) => arr[Math.floor(next() * arr.length)];
+  next.chance = (p) => next() < p;
+  return next;
+}
+
+const latin1 = (s) => Buffer.from(s, "latin1");
+const show = (b) => JSON.stringify(Buffer.from(b).toString("latin1").slice(0, 300));
+
+// ---------------------------------------------------------------------------------------
+// The generator
+
+const CHANNELS = ["A", "B", "C", "D", "E", "F", "$CHANNEL_A", "$CHANNEL_C", "$CHANNEL_F"];
+const TOPICS = ["0", "1", "2", "3"];
+const SINK = "9"; // a topic nobody subscribes to
+
+class Gen {
+  constructor(r, processors) {
+    this.r = r;
+    this.processors = processors;
+  }
+
+  key() {
+    const r = this.r;
+    if (r.chance(0.7)) return r.chance(0.8) ? `k${r.int(10)}` : `"s:${r.int(5)}"`;
+    switch (r.int(12)) {
+      case 0: return '""';
+      case 1: return "k".repeat(255);
+      case 2: return "k".repeat(256);
+      case 3: return "$key";
+      case 4: return `"s:${r.int(5)}"`;
+      case 5: return `(core/kv/get ptr${r.int(2)})`;
+      case 6: return r.pick(["5", "[k]", "1.5"]);
+      case 7: return `"\\x${r.int(256).toString(16).padStart(2, "0")}${r.int(3)}"`;
+      default: return `k${r.int(10)}`;
+    }
+  }
+
+  str() {
+    const r = this.r;
+    if (r.chance(0.05)) return '"' + "x".repeat(1018 + r.int(8)) + '"';
+    if (r.chance(0.05)) return '"' + "\\x01".repeat(250 + r.int(10)) + '"';
+    let s = '"';
+    const n = r.int(12);
+    for (let i = 0; i < n; i++) {
+      const c = r.int(256);
+      if (r.chance(0.3)) s += "\\x" + c.toString(16).padStart(2, "0");
+      else if (c === 0x22 || c === 0x5c) s += "\\" + String.fromCharCode(c);
+      else s += String.fromCharCode(c);
+    }
+    return s + (r.chance(0.5) ? r.pick(["\\n", "\\t", "\\0", "\\\\", '\\"']) : "") + '"';
+  }
+
+  atom() {
+    const r = this.r;
+    switch (r.int(10)) {
+      case 0: return String(r.int(2000) - 1000);
+      case 1: return r.pick(["2147483647", "2147483648", "-2147483649", "9223372036854775807", "-9223372036854775808", r.chance(0.1) ? "99999999999999999999" : "0"]);
+      case 2: return r.pick(["1.5", "-0.0", "0.1", "1e21", "1e-7", "5e-324", "1.7976931348623157e308", r.chance(0.1) ? "1e999" : "2.5", ".5", "1."]);
+      case 3: return this.str();
+      case 4:
+        if (r.chance(0.7)) return r.pick(["sym", "true", "false", "nil", "user:1", "-", "$result", "$CHANNEL_A"]);
+        return r.pick(["$data", "$topic", "$channel", "$key", "$nope", "$CHANNEL_EXEC"]);
+      case 5: return "'" + this.atom();
+      case 6: return r.chance(0.3) ? r.pick(['@"e"', "@x", "'@x"]) : r.pick(["[@x]", "'(a @b)"]);
+      default: return String(r.int(10));
+    }
+  }
+
+  data(depth) {
+    const r = this.r;
+    if (depth > 3 || r.chance(0.4)) return this.atom();
+    if (r.chance(0.01)) {
+      const n = 56 + r.int(10); // around the 64-level limit
+      return "[".repeat(n) + "]".repeat(n);
+    }
+    const open = r.pick(["[", "{", "'(", "["]);
+    const close = open === "{" ? "}" : open === "[" ? "]" : ")";
+    const items = [];
+    for (let i = r.int(4); i > 0; i--) items.push(this.data(depth + 1));
+    return open + items.join(" ") + close;
+  }
+
+  /** A value argument: data or a nested command. */
+  value(depth, ctx) {
+    return this.r.chance(depth < 3 ? 0.3 : 0.05) ? this.form(depth + 1, ctx) : this.data(depth);
+  }
+
+  body(depth, ctx) {
+    const n = 1 + this.r.int(3);
+    const forms = [];
+    for (let i = 0; i < n; i++) forms.push(this.r.chance(0.7) ? this.form(depth + 1, ctx) : this.atom());
+    return "{" + forms.join(" ") + "}";
+  }
+
+  /** Code as a string literal. */
+  code(depth, ctx) {
+    const text = this.form(depth + 1, ctx) + (this.r.chance(0.3) ? " " + this.form(depth + 1, ctx) : "");
+    return '"' + text.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+  }
+
+  /**
+   * One form. ctx.handler: inside a handler body or an EXEC payload, where publishing to a
+   * subscribed topic or running stored code could feed itself forever.
+   */
+  form(depth = 0, ctx = { handler: false }) {
+    const r = this.r;
+    if (depth > 5) return this.atom();
+    const v = () => this.value(depth, ctx);
+    const topic = () => (ctx.handler ? SINK : r.chance(0.9) ? r.pick(TOPICS) : r.pick(["65535", "65536", "-1", "1.0", "(core/kv/get t)"]));
+    switch (r.int(24)) {
+      case 0: case 1: case 2: return `(core/kv/set ${this.key()} ${v()})`;
+      case 3: case 4: return `(core/kv/get ${this.key()})`;
+      case 5: return `(core/kv/del ${this.key()})`;
+      case 6: return `(core/kv/exists ${this.key()})`;
+      case 7: return `(core/kv/snx ${this.key()} ${v()})`;
+      case 8: return `(core/kv/cas ${this.key()} ${v()} ${v()})`;
+      case 9: case 10: {
+        const prefix = r.chance(0.05) ? "$key" : r.pick(['""', "k", '"s:"', "k1"]);
+        const offset = r.chance(0.95) ? r.pick(["0", "1", "3"]) : "-1";
+        const limit = r.chance(0.95) ? r.pick(["0", "2", "10", "100"]) : "x";
+        return `(core/kv/iterate ${prefix} ${offset} ${limit} ${r.chance(0.95) ? this.body(depth, ctx) : "[x]"})`;
+      }
+      case 11: case 12: {
+        const ch = r.chance(0.95) ? r.pick(CHANNELS) : r.pick(["G", "EXEC", "$CHANNEL_EXEC", "1"]);
+        if (ch.includes("EXEC")) return this.exec(depth);
+        return `(core/event/pub ${ch} ${topic()} ${v()})`;
+      }
+      case 13: return this.exec(depth);
+      case 14: {
+        if (ctx.handler) return `(core/kv/get ${this.key()})`;
+        const ch = r.chance(0.95) ? r.pick(CHANNELS) : r.pick(["G", "EXEC"]);
+        return `(core/event/sub ${ch} ${r.pick(TOPICS)} ${r.chance(0.95) ? this.body(depth, { handler: true }) : "(x)"})`;
+      }
+      case 15: case 16: {
+        const what = r.int(5);
+        if (what === 0) return `(core/expr/eval ${this.code(depth, ctx)})`;
+        if (what === 1) return `(core/expr/eval ${this.body(depth, ctx)})`;
+        if (what === 2 && !ctx.handler) return `(core/expr/eval (core/kv/get ${this.key()}))`;
+        if (what === 3) return `(core/expr/eval '${this.form(depth + 1, ctx)})`;
+        return `(core/expr/eval ${this.data(depth)})`;
+      }
+      case 17: case 18: {
+        const ch = r.chance(0.95) ? r.pick(CHANNELS) : r.pick(["G", "EXEC"]);
+        const t = r.chance(0.95) ? r.pick(TOPICS) : r.pick(["65536", "-1"]);
+        const timeout = r.chance(0.1) ? "" : " " + (r.chance(0.95) ? r.pick(["0", "1", "5", "50"]) : r.pick(["-1", "x"]));
+        const expr = r.chance(0.5) ? `(core/event/pub ${ch} ${ctx.handler ? SINK : t} ${v()})` : v();
+        return `(core/expr/await ${expr} ${ch} ${t}${timeout})`;
+      }
+      case 19: case 20: {
+        const args = [];
+        for (let i = r.chance(0.05) ? 0 : 1 + r.int(3); i > 0; i--) args.push(v());
+        return `(core/util/log${args.map((a) => " " + a).join("")})`;
+      }
+      case 21: return r.pick(["(nope)", "()", "((a) b)", '("x")', "(core/kv/set k)", "(core/expr/await 1)", "(core/kv/iterate)"]);
+      case 22: {
+        if (ctx.handler) return this.atom();
+        // nesting bombs
+        return r.pick([
+          "(core/kv/set rec {(core/expr/eval (core/kv/get rec))}) (core/expr/eval (core/kv/get rec))",
+          '(core/kv/set recs "(core/expr/eval (core/kv/get recs))") (core/expr/eval (core/kv/get recs))',
+          "(core/expr/eval ".repeat(64) + "1" + ")".repeat(64),
+          "(core/expr/eval ".repeat(65) + "1" + ")".repeat(65),
+          "(core/kv/set ptr0 rec) (core/kv/set ptr1 \"s:1\")",
+        ]);
+      }
+      default: return this.data(depth);
+    }
+  }
+
+  exec(depth) {
+    const r = this.r;
+    const p = r.chance(0.9) ? String(r.int(this.processors)) : r.pick(["8", "65535", "-1"]);
+    const payload = r.pick([this.code(depth, { handler: true }), this.body(depth, { handler: true }), "'" + this.form(depth + 1, { handler: true }), "42"]);
+    return `(core/event/pub ${r.pick(["EXEC", "$CHANNEL_EXEC"])} ${p} ${payload})`;
+  }
+
+  request() {
+    const r = this.r;
+    const roll = r.int(20);
+    if (roll === 0) {
+      // random bytes
+      const n = r.int(200);
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = r.int(256);
+      return b;
+    }
+    if (roll === 1) {
+      const alphabet = latin1("()[]{}\"'@;\\ \n\tx1.e-+$:\x80\xff");
+      const n = r.int(300);
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = alphabet[r.int(alphabet.length)];
+      return b;
+    }
+    const forms = [];
+    for (let i = 1 + r.int(3); i > 0; i--) forms.push(this.form(0));
+    return latin1(forms.join(r.pick([" ", "\n", " ; comment\n"])));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The instance
+
+class Failure extends Error {}
+
+class Board {
+  static module = null;
+
+  constructor(limits, flashSize, stats) {
+    this.stats = stats;
+    this.now = 0;
+    this.outstanding = new Map(); // req -> text
+    this.flash = flashSize ? new Uint8Array(flashSize).fill(0xff) : null;
+    this.limits = limits;
+    this.lastRun = [];
+    const mem = () => new Uint8Array(this.x.memory.buffer);
+    const flashOk = (off, len) => this.flash && off >= 0 && len >= 0 && off + len <= this.flash.length;
+    const env = {
+      host_result: (req, p, n) => {
+        this.stats.results++;
+        if (!this.outstanding.has(req)) throw new Failure(`request ${req} answered but not outstanding (unknown, or answered twice)`);
+        this.outstanding.delete(req);
+        const first = mem()[p];
+        if (first === 0x40) this.stats.errors++;
+        else this.stats.values++;
+      },
+      host_log: () => {
+        this.stats.logs++;
+      },
+      host_event: () => {
+        this.stats.events++;
+      },
+      host_now: () => this.now,
+      host_flash_size: () => (this.flash ? this.flash.length : 0),
+      host_flash_read: (off, p, len) => {
+        if (!flashOk(off, len)) return -1;
+        mem().set(this.flash.subarray(off, off + len), p);
+        return 0;
+      },
+      host_flash_write: (off, p, len) => {
+        if (!flashOk(off, len)) return -1;
+        const src = mem().subarray(p, p + len);
+        for (let i = 0; i < len; i++) if ((this.flash[off + i] & src[i]) !== src[i]) return -1; // NOR: only clears bits
+        this.flash.set(src, off);
+        return 0;
+      },
+      host_flash_erase: (off, len) => {
+        if (!flashOk(off, len) || off % 4096 || len % 4096) return -1;
+        this.flash.fill(0xff, off, off + len);
+        return 0;
+      },
+    };
+    const imports = {};
+    for (const imp of WebAssembly.Module.imports(Board.module)) {
+      if (imp.kind !== "function") continue;
+      imports[imp.module] ??= {};
+      imports[imp.module][imp.name] = env[imp.name] ?? (() => 0);
+    }
+    this.x = new WebAssembly.Instance(Board.module, imports).exports;
+    for (const [id, v] of Object.entries(limits)) {
+      const r = this.call("sxs_limit", Number(id), v);
+      if (r !== 0) throw new Failure(`sxs_limit(${id}, ${v}) = ${r}`);
+    }
+    const init = this.call("sxs_init");
+    if (init !== 0) throw new Failure(`sxs_init() = ${init}`);
+    this.nextReq = 1;
+  }
+
+  /** Calls an export; any exception is a trap. */
+  call(name, ...args) {
+    try {
+      return this.x[name](...args);
+    } catch (e) {
+      if (e instanceof Failure) throw e;
+      throw new Failure(`trap in ${name}(${args.join(", ")}): ${e && e.message}`);
+    }
+  }
+
+  stage(bytes) {
+    const p = this.call("sxs_input", bytes.length) >>> 0;
+    if (p && bytes.length) new Uint8Array(this.x.memory.buffer).set(bytes, p);
+    return bytes.length;
+  }
+
+  /** Submits; false when the queue is full (try again later). */
+  submit(bytes, proc) {
+    const req = this.nextReq;
+    this.outstanding.set(req, bytes);
+    const len = this.stage(bytes);
+    const r = this.call("sxs_submit", req, proc, len);
+    if (r === 0) {
+      this.nextReq = this.nextReq >= 0x7fffffff ? 1 : this.nextReq + 1;
+      this.stats.requests++;
+      this.lastRun.push(bytes);
+      if (this.lastRun.length > 12) this.lastRun.shift();
+      return true;
+    }
+    this.outstanding.delete(req);
+    if (r === -1) {
+      this.stats.queueFull++;
+      return false;
+    }
+    if (r === -3) {
+      this.nextReq++;
+      this.stats.refused++;
+      return true; // out of memory: not queued, never answered
+    }
+    throw new Failure(`sxs_submit(${req}, ${proc}, ${len}) = ${r}`);
+  }
+
+  /** Runs until idle (advancing the virtual clock to timers) or `maxSteps` steps are spent. */
+  runUntilIdle(r, maxSteps, pending = []) {
+    const start = this.call("sxs_stat", 8);
+    for (;;) {
+      while (pending.length && this.submit(pending[0][0], pending[0][1])) pending.shift();
+      const status = this.call("sxs_run", 1 + r.int(40000));
+      if (status !== 0 && status !== 1) throw new Failure(`sxs_run returned ${status}`);
+      if (this.call("sxs_stat", 8) - start > maxSteps) return false;
+      if (status === 1) continue;
+      const due = this.call("sxs_next_timer");
+      if (!(due >= 0)) {
+        if (!pending.length) return true;
+        // idle, no timer, and still no room in the queue: nothing will ever make room
+        if (!this.submit(pending[0][0], pending[0][1])) {
+          throw new Failure(`idle with no timer, but the queue stays full (${this.call("sxs_stat", 6)} entries)`);
+        }
+        pending.shift();
+        continue;
+      }
+      if (due > this.now) this.now = due;
+    }
+  }
+
+  /** Encodes, splits and decodes `bytes`: consistent answers, no traps. */
+  codec(bytes, r) {
+    const read = (ptr) => {
+      ptr >>>= 0;
+      if (!ptr) return null;
+      const dv = new DataView(this.x.memory.buffer);
+      const status = dv.getInt32(ptr, true);
+      const n = dv.getUint32(ptr + 4, true);
+      const out = new Uint8Array(this.x.memory.buffer).slice(ptr + 8, ptr + 8 + n);
+      this.call("sxs_free", ptr);
+      return { status, out };
+    };
+    const enc = read(this.call("sxs_encode", this.stage(bytes)));
+    const sp = this.call("sxs_split", this.stage(bytes)) >>> 0;
+    let splitOk = null;
+    if (sp) {
+      splitOk = new DataView(this.x.memory.buffer).getInt32(sp, true) >= 0;
+      this.call("sxs_free", sp);
+    }
+    this.stats.codec++;
+    if (!enc) return;
+    const maxInput = this.limits[3] ?? 16384;
+    if (splitOk !== null && bytes.length <= maxInput && (enc.status >= 0) !== splitOk) {
+      throw new Failure(`sxs_encode and sxs_split disagree on ${show(bytes)}`);
+    }
+    if (enc.status < 0) return;
+    // the buffer decodes; corrupted copies are refused or decode
+    const dec = read(this.call("sxs_decode", this.stage(enc.out)));
+    if (dec && dec.status < 0) throw new Failure(`sxs_decode refused the buffer sxs_encode built for ${show(bytes)}`);
+    for (let k = 0; k < 4; k++) {
+      const b = enc.out.slice(0, r.chance(0.2) ? r.int(enc.out.length + 1) : enc.out.length);
+      if (b.length) b[r.int(b.length)] = r.int(256);
+      const d = read(this.call("sxs_decode", this.stage(b)));
+      if (d && d.status < 0 && Buffer.from(d.out).toString("latin1") !== "invalid buffer") throw new Failure("sxs_decode error text");
+      this.stats.decodes++;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// A round
+
+function runRound(round, stats) {
+  const r = prng((opts.seed ^ Math.imul(round + 1, 0x9e3779b1)) >>> 0);
+  const processors = 1 + r.int(4);
+  const limits = {
+    1: processors,
+    2: r.pick([4, 16, 100, 1000]),
+    3: r.chance(0.1) ? 256 : 16384,
+    4: r.pick([16, 64, 256, 256]),
+    5: r.pick([2000, 20000, 200000]),
+    6: r.pick([1, 7, 100, 1000, 1000]),
+  };
+  const flashSize = r.pick([0, 64 * 1024, 256 * 1024]);
+  const board = new Board(limits, flashSize, stats);
+  const gen = new Gen(r, processors);
+  const context = () => `seed ${opts.seed}, round ${round} (limits ${JSON.stringify(limits)}, flash ${flashSize}); last requests:\n  ${board.lastRun.map(show).join("\n  ")}`;
+  try {
+    const heap = () => board.call("sxs_stat", 1);
+    const clearStore = () => {
+      for (let i = 0; i < 50 && board.call("sxs_stat", 4) > 0; i++) {
+        board.submit(latin1('(core/kv/iterate "" 0 1000000 {(core/kv/del $key)})'), 0);
+        board.runUntilIdle(r, 50_000_000);
+      }
+      return board.call("sxs_stat", 4);
+    };
+    const batches = 400;
+    const warmup = 40;
+    let baseline = null;
+    let baseSubs = 0;
+    let idle = true;
+    for (let n = 0; n < batches; n++) {
+      const pending = [];
+      for (let i = 1 + r.int(12); i > 0; i--) pending.push([gen.request(), r.int(processors)]);
+      if (r.chance(0.2)) {
+        const ch = 1 + r.int(6);
+        const t = r.chance(0.3) ? -1 : r.int(5);
+        if (board.call("sxs_watch", ch, t, r.chance(0.7) ? 1 : 0) < -2) throw new Failure("sxs_watch");
+      }
+      if (r.chance(0.1)) board.codec(pending[0][0], r);
+      // submit some now, interrupt some, run a little, then drain
+      while (pending.length && board.submit(pending[0][0], pending[0][1])) pending.shift();
+      if (r.chance(0.15) && board.outstanding.size) {
+        const ids = [...board.outstanding.keys()];
+        const req = r.pick(ids);
+        const found = board.call("sxs_interrupt", req);
+        if (found === 1) stats.interrupts++;
+        else if (found !== 0) throw new Failure(`sxs_interrupt returned ${found}`);
+      }
+      if (r.chance(0.5)) board.call("sxs_run", 1 + r.int(2000));
+      if (r.chance(0.1) && board.outstanding.size) board.call("sxs_interrupt", r.pick([...board.outstanding.keys()]));
+      idle = board.runUntilIdle(r, 20_000_000, pending);
+      if (!idle) {
+        stats.notIdle++;
+        // something feeds itself: the remaining requests must still be answered
+        break;
+      }
+      if (board.outstanding.size) throw new Failure(`idle with ${board.outstanding.size} requests unanswered: ${[...board.outstanding.values()].map(show).join(", ")}`);
+      if (n === warmup) {
+        // Subscriptions cannot be removed: fill the table now (later subs are refused),
+        // so that what the heap holds for them is in the baseline.
+        for (let i = 0; i < 80 && board.call("sxs_stat", 5) < 64; i++) {
+          board.submit(latin1(`(core/event/sub ${r.pick("ABCDEF")} ${r.int(4)} ${gen.body(0, { handler: true })})`), 0);
+          if (!board.runUntilIdle(r, 20_000_000)) break;
+        }
+        if (clearStore() === 0) {
+          baseline = heap();
+          baseSubs = board.call("sxs_stat", 5);
+        }
+      }
+    }
+    if (!idle) {
+      // run until every request is answered (handlers may go on forever; requests may not)
+      for (let i = 0; i < 200 && board.outstanding.size; i++) board.call("sxs_run", 100_000);
+      if (board.outstanding.size) throw new Failure(`${board.outstanding.size} requests never answered`);
+      return;
+    }
+    const left = clearStore();
+    if (baseline !== null && left === 0) {
+      const end = heap();
+      const subs = board.call("sxs_stat", 5) - baseSubs;
+      // retained scratch (staging, parse tables, queue rings) may still grow a little
+      const allowance = 32 * 1024 + subs * 8192;
+      stats.heapChecks++;
+      stats.heapDrift = Math.max(stats.heapDrift, end - baseline);
+      if (end - baseline > allowance) {
+        throw new Failure(`heap in use grew from ${baseline} to ${end} bytes over the round (${subs} new subscriptions; allowance ${allowance})`);
+      }
+    } else if (left !== 0) {
+      throw new Failure(`the store could not be emptied with iterate + del: ${left} keys left`);
+    }
+    if (board.call("sxs_stat", 7) !== 0) throw new Failure("idle with live tasks");
+    if (board.call("sxs_stat", 6) !== 0) throw new Failure("idle with queued entries");
+  } catch (e) {
+    if (e instanceof Failure) {
+      e.message += `\n  ${context()}`;
+    }
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(opts.image)) {
+    console.error(`fuzz: ${opts.image} is missing: build it with \`npm run build:image\``);
+    process.exit(2);
+  }
+  Board.module = new WebAssembly.Module(readFileSync(opts.image));
+  const stats = {
+    rounds: 0, requests: 0, results: 0, values: 0, errors: 0, interrupts: 0, queueFull: 0, refused: 0,
+    logs: 0, events: 0, codec: 0, decodes: 0, heapChecks: 0, heapDrift: 0, notIdle: 0,
+  };
+  const t0 = Date.now();
+  const rounds = opts.round !== null ? [opts.round] : null;
+  let round = 0;
+  try {
+    for (;;) {
+      const rr = rounds ? rounds[stats.rounds] : round;
+      if (rr === undefined) break;
+      if (!rounds && (stats.rounds >= opts.rounds || (Date.now() - t0) / 1000 >= opts.seconds)) break;
+      const before = stats.requests;
+      runRound(rr, stats);
+      stats.rounds++;
+      round++;
+      if (opts.verbose) console.log(`round ${rr}: ${stats.requests - before} requests`);
+    }
+  } catch (e) {
+    console.error(`fuzz: FAILED: ${e.message}`);
+    console.log(summary(stats, t0, false));
+    process.exit(1);
+  }
+  if (stats.results !== stats.requests) {
+    console.error(`fuzz: FAILED: ${stats.requests} requests queued, ${stats.results} answers`);
+    console.log(summary(stats, t0, false));
+    process.exit(1);
+  }
+  console.log(summary(stats, t0, true));
+}
+
+function summary(s, t0, ok) {
+  return (
+    `fuzz: ${ok ? "ok" : "FAILED"}: seed ${opts.seed}, ${((Date.now() - t0) / 1000).toFixed(1)} s, ${s.rounds} rounds, ` +
+    `${s.requests} requests answered ${s.results} times (${s.values} values, ${s.errors} errors), ` +
+    `${s.interrupts} interrupts, ${s.queueFull} queue-full retries, ${s.refused} refused (out of memory), ` +
+    `${s.logs} log lines, ${s.events} watched events, ${s.codec} encode/split, ${s.decodes} corrupt decodes, ` +
+    `${s.heapChecks} heap checks (max growth ${s.heapDrift} bytes), ${s.notIdle} rounds never idle, ` +
+    (ok ? "no traps" : "stopped at the failure above")
+  );
+}
+
+await main();
