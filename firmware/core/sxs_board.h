@@ -31,6 +31,7 @@ typedef enum sxs_partition {
     SXS_PART_IMAGE_A = 0, /* image slot A */
     SXS_PART_IMAGE_B = 1, /* image slot B */
     SXS_PART_KV = 2,      /* the K/V log */
+    SXS_PART_BOOT = 3,    /* the boot record: active slot, trial state (docs/link.md) */
     SXS_PART_COUNT
 } sxs_partition;
 

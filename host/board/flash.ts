@@ -16,14 +16,18 @@ export interface Partition {
 
 const KIB = 1024;
 
-/** The partition table: two image slots and the K/V log (as in the Linux firmware). */
+/**
+ * The partition table: two image slots, the K/V log and the boot record (docs/link.md,
+ * image slots), as in the Linux firmware (firmware/ports/posix/board_posix.h).
+ */
 export const PARTITIONS = {
   slotA: { name: "slotA", offset: 0, size: 512 * KIB },
   slotB: { name: "slotB", offset: 512 * KIB, size: 512 * KIB },
   kv: { name: "kv", offset: 1024 * KIB, size: 256 * KIB },
+  boot: { name: "boot", offset: 1280 * KIB, size: 8 * KIB },
 } as const satisfies Record<string, Partition>;
 
-export const FLASH_BYTES = 1280 * KIB;
+export const FLASH_BYTES = 1288 * KIB;
 
 export class FlashError extends Error {}
 

@@ -22,6 +22,7 @@ static const struct {
     [SXS_PART_IMAGE_A] = { 0, SXS_POSIX_IMAGE_SLOT_BYTES },
     [SXS_PART_IMAGE_B] = { SXS_POSIX_IMAGE_SLOT_BYTES, SXS_POSIX_IMAGE_SLOT_BYTES },
     [SXS_PART_KV] = { 2 * SXS_POSIX_IMAGE_SLOT_BYTES, SXS_POSIX_KV_BYTES },
+    [SXS_PART_BOOT] = { 2 * SXS_POSIX_IMAGE_SLOT_BYTES + SXS_POSIX_KV_BYTES, SXS_POSIX_BOOT_BYTES },
 };
 
 void sxs_board_posix_init(int in, int out, char **argv)

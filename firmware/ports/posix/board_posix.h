@@ -16,6 +16,7 @@ uint32_t sxs_board_posix_partition_offset(int part);
 
 #define SXS_POSIX_IMAGE_SLOT_BYTES (512u * 1024u)
 #define SXS_POSIX_KV_BYTES (256u * 1024u)
-#define SXS_POSIX_FLASH_BYTES (2u * SXS_POSIX_IMAGE_SLOT_BYTES + SXS_POSIX_KV_BYTES)
+#define SXS_POSIX_BOOT_BYTES (8u * 1024u) /* the boot record (docs/link.md): two sectors */
+#define SXS_POSIX_FLASH_BYTES (2u * SXS_POSIX_IMAGE_SLOT_BYTES + SXS_POSIX_KV_BYTES + SXS_POSIX_BOOT_BYTES)
 
 #endif
