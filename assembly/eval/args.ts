@@ -11,7 +11,7 @@ import {
 import { printValue } from "../slp/print";
 import { copyValue } from "../slp/value";
 import { kvSet, kvGet, kvDel } from "../kv/store";
-import { logSet } from "../kv/log";
+import { logSet, logRepair } from "../kv/log";
 import { fUnit, fCtx, fLevel, setPc, setA } from "./frame";
 import { A_CONT, A_ERR, evalObj, failCmd, takeRet } from "./machine";
 import { setRet } from "../sched/task";
@@ -96,6 +96,7 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   if (ok && !logSet(kp, kn, vbuf(own))) {
     if (old) kvSet(kp, kn, old); // replaces a value: needs no memory
     else kvDel(kp, kn);
+    logRepair(); // flash must not keep what RAM no longer has
     ok = false;
   }
   release(old);

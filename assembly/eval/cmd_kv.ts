@@ -9,7 +9,7 @@ import {
 import { TRUE, FALSE, boolValue } from "../slp/errors";
 import { valuesEqual } from "../slp/value";
 import { kvGet, kvFind, kvDel, kvWindow } from "../kv/store";
-import { logDel } from "../kv/log";
+import { logDel, logRepair } from "../kv/log";
 import { ctxNew, ctxSet, V_KEY, V_RESULT } from "./context";
 import {
   fPc, setPc, fA, setB, fB, fX, setX, fY, setY, fZ, setZ, fIdx, setIdx, fCtx, fLevel,
@@ -70,7 +70,10 @@ export function stepDel(t: usize, f: usize): i32 {
   let kp = textOf(k);
   let kn = textLenOf(k);
   if (kvFind(kp, kn)) {
-    if (!logDel(kp, kn)) return failCmd(t, C_DEL, M.STORE_FULL);
+    if (!logDel(kp, kn)) {
+      logRepair(); // RAM still has the key: flash must too
+      return failCmd(t, C_DEL, M.STORE_FULL);
+    }
     kvDel(kp, kn);
   }
   return ret(t, TRUE);

@@ -37,6 +37,9 @@ let active: u32 = 0; // 0 or 1
 let generation: u32 = 0;
 let writePos: u32 = 0; // next record's offset inside the active area
 let record: usize = 0; // a text reused to build records
+// A write that failed may have left a record (whole or torn) where the next would go, and
+// RAM no longer matches flash: compact from RAM before anything else is appended.
+let dirty = false;
 
 // ---- CRC-32 (IEEE, reflected, init and final xor 0xFFFFFFFF), a byte at a time ----
 
@@ -155,23 +158,49 @@ function compact(): bool {
   return true;
 }
 
-/** Appends a record already built (length n); compacts first when the area is full. */
-function append(n: u32): bool {
+/**
+ * Appends a record already built (length n); compacts first when the area is full or
+ * dirty. `inRam`: the change is already in RAM (a SET: RAM is written first), so a
+ * compaction already carries it and the record need not follow.
+ */
+function append(n: u32, inRam: bool): bool {
   let size = padded(n);
-  if (writePos + size > areaSize) {
+  if (dirty || writePos + size > areaSize) {
     // the record must survive compaction's reuse of the text: keep a copy
     let copy = alloc(size);
     if (!copy) return false;
     memory.copy(copy, textPtr(record), size);
-    let ok = compact() && writePos + size <= areaSize;
-    if (ok) ok = hostFlashWrite(areaBase(active) + writePos, copy, size) == 0;
+    let compacted = compact();
+    if (compacted) dirty = false;
+    if (compacted && inRam) {
+      free(copy);
+      return true;
+    }
+    let ok = compacted && writePos + size <= areaSize;
+    let wrote = ok && hostFlashWrite(areaBase(active) + writePos, copy, size) == 0;
     free(copy);
-    if (!ok) return false;
+    if (ok && !wrote) return failed();
+    if (!wrote) return false;
   } else if (hostFlashWrite(areaBase(active) + writePos, textPtr(record), size) != 0) {
-    return false;
+    return failed();
   }
   writePos += size;
   return true;
+}
+
+/**
+ * A record write failed: the caller undoes its RAM change, so flash must not keep the
+ * record. Compact from RAM now (best effort; if the flash is gone this fails too, and the
+ * next write tries again first).
+ */
+function failed(): bool {
+  dirty = true;
+  return false;
+}
+
+/** Called after the caller has undone its RAM change for a failed log write. */
+export function logRepair(): void {
+  if (dirty && areaSize && compact()) dirty = false;
 }
 
 // ---- the store's write path ----
@@ -181,18 +210,18 @@ export function logEnabled(): bool {
   return areaSize != 0;
 }
 
-/** Logs key := value (a buffer root) durably; false when the log has no room (store full). */
+/** Logs key := value (a buffer root, already in RAM) durably; false when the log has no room (store full). */
 export function logSet(key: usize, keyLen: i32, buf: usize): bool {
   if (!areaSize) return true;
   let n = build(OP_SET, key, keyLen, buf);
-  return n != 0 && append(n);
+  return n != 0 && append(n, true);
 }
 
-/** Logs the deletion of key durably; false when the log has no room. */
+/** Logs the deletion of key (still in RAM) durably; false when the log has no room. */
 export function logDel(key: usize, keyLen: i32): bool {
   if (!areaSize) return true;
   let n = build(OP_DEL, key, keyLen, 0);
-  return n != 0 && append(n);
+  return n != 0 && append(n, false);
 }
 
 // ---- boot: replay ----

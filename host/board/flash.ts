@@ -6,6 +6,8 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 
 export const SECTOR = 4096;
+/** What one sector erase costs in a power-loss trial's budget, in byte-writes. */
+const ERASE_COST = 64;
 
 /** One partition: where it starts in the flash and how many bytes it has. */
 export interface Partition {
@@ -33,6 +35,12 @@ export class FlashError extends Error {}
 
 /** A NOR flash device: a byte array or a file of `size` bytes. */
 export class NorFlash {
+  /** Bytes that may still be programmed or erased before a simulated power cut (Infinity: none armed). */
+  private budget = Infinity;
+  /** Bytes programmed, plus ERASE_COST per sector erased, so far (the unit of cutPowerAfter). */
+  changedBytes = 0;
+  private lost = false;
+
   private constructor(
     private readonly bytes: Uint8Array | null,
     private readonly fd: number | null,
@@ -59,9 +67,55 @@ export class NorFlash {
   }
 
   private check(off: number, len: number): void {
+    if (this.lost) throw new FlashError("flash: power lost");
     if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || off + len > this.size) {
       throw new FlashError(`flash access out of range: ${off}+${len} of ${this.size}`);
     }
+  }
+
+  /**
+   * Power-loss trials: after `bytes` more bytes are programmed (an erase costs ERASE_COST
+   * per sector), the operation
+   * in progress stops part-way (its first bytes applied, the rest not) and every later
+   * access fails, as if the power went. `snapshot()` then gives the flash a rebooted
+   * board would find.
+   */
+  cutPowerAfter(bytes: number): void {
+    this.budget = bytes;
+  }
+
+  /** Transient faults: write call number `index` from now (0 = the next) fails after programming `keep` of its bytes; later writes work. */
+  failWrite(index: number, keep: number): void {
+    this.faultIn = index;
+    this.faultKeep = keep;
+  }
+  private faultIn = -1;
+  private faultKeep = 0;
+
+  /** A memory copy of this flash's contents, with no cut armed. */
+  snapshot(): NorFlash {
+    const copy = NorFlash.memory(this.size);
+    copy.bytes!.set(this.bytes ?? this.readAll());
+    return copy;
+  }
+
+  private readAll(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    readSync(this.fd!, out, 0, this.size, 0);
+    return out;
+  }
+
+  /** How many of `len` bytes may be changed before the armed cut; marks the power lost when it falls. */
+  private spend(len: number): number {
+    this.changedBytes += len;
+    if (this.budget >= len) {
+      this.budget -= len;
+      return len;
+    }
+    const n = Math.max(0, Math.floor(this.budget));
+    this.budget = 0;
+    this.lost = true;
+    return n;
   }
 
   read(off: number, len: number): Uint8Array {
@@ -82,23 +136,35 @@ export class NorFlash {
         throw new FlashError(`flash write at ${off + i} would set bits (0x${current[i]!.toString(16)} -> 0x${data[i]!.toString(16)}): erase first`);
       }
     }
-    if (this.bytes) this.bytes.set(data, off);
+    let n = this.spend(data.length);
+    const fault = this.faultIn === 0;
+    if (this.faultIn >= 0) this.faultIn--;
+    if (fault) n = Math.min(n, this.faultKeep);
+    if (this.bytes) this.bytes.set(data.subarray(0, n), off);
     else {
-      writeSync(this.fd!, data, 0, data.length, off);
+      writeSync(this.fd!, data, 0, n, off);
       fsyncSync(this.fd!); // durable before the image is told it is written
     }
+    if (fault) throw new FlashError("flash: write failed (injected fault)");
+    if (n < data.length) throw new FlashError("flash: power lost during a write");
   }
 
   /** Erases whole sectors [off, off+len) to 0xFF. */
   erase(off: number, len: number): void {
     this.check(off, len);
     if (off % SECTOR !== 0 || len % SECTOR !== 0) throw new FlashError(`flash erase of ${off}+${len} is not sector aligned`);
-    const ff = new Uint8Array(len).fill(0xff);
+    // a power cut counts an erase as ERASE_COST per sector; the sector being erased when
+    // it falls is left half erased (an interrupted erase leaves a sector undefined)
+    const sectors = len / SECTOR;
+    const done = Math.floor(this.spend(sectors * ERASE_COST) / ERASE_COST);
+    const n = done < sectors ? done * SECTOR + SECTOR / 2 : len;
+    const ff = new Uint8Array(n).fill(0xff);
     if (this.bytes) this.bytes.set(ff, off);
     else {
-      writeSync(this.fd!, ff, 0, len, off);
+      writeSync(this.fd!, ff, 0, n, off);
       fsyncSync(this.fd!);
     }
+    if (n < len) throw new FlashError("flash: power lost during an erase");
   }
 
   close(): void {
