@@ -2,7 +2,7 @@
 
 import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
-import { heapAvailable } from "../mem/heap";
+import { heapLargestAvailable } from "../mem/heap";
 import { textNew, textLen, textClear } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
@@ -69,6 +69,11 @@ export function nonNegative(v: Value): i64 {
   return x > 0xffffffff ? 0xffffffff : x;
 }
 
+/** True when `need` more bytes can go to the store and STORE_RESERVE contiguous bytes remain. */
+export function storeRoom(need: usize): bool {
+  return heapLargestAvailable() >= <usize>STORE_RESERVE + need;
+}
+
 /** A text kept for measuring canonical lengths (MAX_VALUE). */
 let measure: usize = 0;
 
@@ -84,8 +89,9 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   if (!measure) return failCmd(t, cmd, M.STORE_FULL);
   let len = textLen(measure);
   if (len > MAX_VALUE) return failCmd(t, cmd, M.VALUE_TOO_LARGE);
-  // the value's copy, the entry and a grown index all come out of what is available
-  if (heapAvailable() < <usize>(STORE_RESERVE + len + textLenOf(k) + 64)) return failCmd(t, cmd, M.STORE_FULL);
+  // The value's copy, the entry and a grown index come out of the heap; STORE_RESERVE
+  // contiguous bytes must remain for requests (a reserve in fragments serves nobody).
+  if (!storeRoom(<usize>(len + textLenOf(k)) + 64)) return failCmd(t, cmd, M.STORE_FULL);
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, M.STORE_FULL);
   let kp = textOf(k);

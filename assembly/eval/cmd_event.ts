@@ -1,8 +1,7 @@
 // core/event/pub and core/event/sub (SPEC.md section 5).
 
 import * as M from "../gen/messages";
-import { MAX_SUBS, STORE_RESERVE } from "../limits";
-import { heapAvailable } from "../mem/heap";
+import { MAX_SUBS } from "../limits";
 import { unitSize } from "../slp/format";
 import { textNew, textMsg, textInt, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
@@ -16,7 +15,7 @@ import { subAdd, subCount } from "../events/subs";
 import { processors } from "../sched/config";
 import { fPc, fA, setA, fX, setX, fY, setY } from "./frame";
 import { A_CONT, A_RET, A_BLOCK, C_PUB, C_SUB, failCmd, fail, failValue, takeRet } from "./machine";
-import { argc, arg, evalArg } from "./args";
+import { argc, arg, evalArg, storeRoom } from "./args";
 import { setRet } from "../sched/task";
 import { waitForQueueRoom, isDeadlockVictim } from "../sched/scheduler";
 
@@ -125,7 +124,7 @@ export function stepSub(t: usize, f: usize): i32 {
       let body = arg(f, 3);
       if (vtag(body) != T_BODY) return failCmd(t, C_SUB, M.EXPECTED_A_BODY);
       if (subCount() >= MAX_SUBS) return failCmd(t, C_SUB, M.TOO_MANY_SUBS);
-      if (heapAvailable() < <usize>STORE_RESERVE + unitSize(vptr(body)) * 2) return failCmd(t, C_SUB, M.STORE_FULL);
+      if (!storeRoom(<usize>unitSize(vptr(body)) * 2)) return failCmd(t, C_SUB, M.STORE_FULL);
       let own = copyValue(body);
       if (!own) return failCmd(t, C_SUB, M.STORE_FULL);
       if (!subAdd(<i32>fX(f), topic, vbuf(own))) {

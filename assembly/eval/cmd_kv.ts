@@ -8,7 +8,7 @@ import {
 } from "../slp/format";
 import { TRUE, FALSE, boolValue } from "../slp/errors";
 import { valuesEqual } from "../slp/value";
-import { kvGet, kvFind, kvDel, kvWindow } from "../kv/store";
+import { kvGet, kvFind, kvWindow, kvDetach, kvAttach, kvFreeEntry } from "../kv/store";
 import { logDel, logRepair } from "../kv/log";
 import { ctxNew, ctxSet, V_KEY, V_RESULT } from "./context";
 import {
@@ -69,12 +69,16 @@ export function stepDel(t: usize, f: usize): i32 {
   let k = fA(f);
   let kp = textOf(k);
   let kn = textLenOf(k);
-  if (kvFind(kp, kn)) {
+  // RAM first, as for writes: a compaction then leaves the key out (a full log can still
+  // shrink); if the log refuses, the entry goes back without allocating
+  let e = kvDetach(kp, kn);
+  if (e) {
     if (!logDel(kp, kn)) {
-      logRepair(); // RAM still has the key: flash must too
+      kvAttach(e);
+      logRepair(); // flash must not keep a deletion RAM undid
       return failCmd(t, C_DEL, M.STORE_FULL);
     }
-    kvDel(kp, kn);
+    kvFreeEntry(e);
   }
   return ret(t, TRUE);
 }

@@ -160,8 +160,8 @@ function compact(): bool {
 
 /**
  * Appends a record already built (length n); compacts first when the area is full or
- * dirty. `inRam`: the change is already in RAM (a SET: RAM is written first), so a
- * compaction already carries it and the record need not follow.
+ * dirty. `inRam`: the change is already in RAM (writes and deletions change RAM first),
+ * so a compaction already carries it and the record need not follow.
  */
 function append(n: u32, inRam: bool): bool {
   let size = padded(n);
@@ -217,11 +217,11 @@ export function logSet(key: usize, keyLen: i32, buf: usize): bool {
   return n != 0 && append(n, true);
 }
 
-/** Logs the deletion of key (still in RAM) durably; false when the log has no room. */
+/** Logs the deletion of key (already gone from RAM) durably; false when the log has no room. */
 export function logDel(key: usize, keyLen: i32): bool {
   if (!areaSize) return true;
   let n = build(OP_DEL, key, keyLen, 0);
-  return n != 0 && append(n, false);
+  return n != 0 && append(n, true);
 }
 
 // ---- boot: replay ----

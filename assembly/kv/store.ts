@@ -94,6 +94,36 @@ export function kvSet(p: usize, n: i32, v: Value): bool {
   return true;
 }
 
+/**
+ * Takes key (p, n)'s entry out of the store without freeing it (0 when absent), so that
+ * a deletion the log refuses can be undone with kvAttach, which needs no memory.
+ */
+export function kvDetach(p: usize, n: i32): usize {
+  let i = lowerBound(p, n);
+  if (i >= count) return 0;
+  let e = entryAt(i);
+  if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) != 0) return 0;
+  let slot = index + (<usize>i << 2);
+  memory.copy(slot, slot + 4, <usize>(count - i - 1) << 2);
+  count--;
+  return e;
+}
+
+/** Puts back an entry from kvDetach (the index has room: it held the entry before). */
+export function kvAttach(e: usize): void {
+  let i = lowerBound(entryKey(e), entryKeyLen(e));
+  let slot = index + (<usize>i << 2);
+  memory.copy(slot + 4, slot, <usize>(count - i) << 2);
+  store<u32>(slot, <u32>e);
+  count++;
+}
+
+/** Frees an entry from kvDetach. */
+export function kvFreeEntry(e: usize): void {
+  releaseBuf(load<u32>(e));
+  free(e);
+}
+
 /** Removes key (p, n) if present. */
 export function kvDel(p: usize, n: i32): void {
   let i = lowerBound(p, n);

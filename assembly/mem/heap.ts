@@ -54,6 +54,21 @@ export function heapAvailable(): usize {
   return (heapEnd - heapStart) - usedBytes + grow;
 }
 
+/**
+ * The largest block alloc could return, counting the memory it may still grow into
+ * (which joins the free block at the end of the heap, if there is one).
+ */
+export function heapLargestAvailable(): usize {
+  let ceiling = <usize>maxPages * PAGE;
+  let end = heapEnd + 4;
+  let grow: usize = ceiling > end ? ceiling - end : 0;
+  let tail: usize = 0;
+  if (!(load<u32>(heapEnd) & PREV_USED)) tail = load<u32>(heapEnd - 4); // the free block before the end marker
+  let largest = heapLargestFree();
+  let atEnd = tail + grow;
+  return atEnd > largest ? atEnd : largest;
+}
+
 /** The largest block alloc could return without growing memory (fragmentation check). */
 export function heapLargestFree(): usize {
   if (!binMap) return 0;

@@ -273,7 +273,7 @@ export class SxsImage {
     let image: SxsImage | undefined;
     const mem = (): Uint8Array => {
       if (!image) throw new ImageError("abi", "the image called an import while starting");
-      return new Uint8Array(image.x.memory.buffer);
+      return image.memory();
     };
     const copy = (ptr: number, len: number): Uint8Array => {
       const m = mem();
@@ -351,8 +351,12 @@ export class SxsImage {
 
   /** The linear memory as bytes (a fresh view: memory may have grown). */
   memory(): Uint8Array {
-    return new Uint8Array(this.x.memory.buffer);
+    // one view per buffer: memory.grow replaces the buffer, and then the view
+    const buffer = this.x.memory.buffer;
+    if (this.view?.buffer !== buffer) this.view = new Uint8Array(buffer);
+    return this.view;
   }
+  private view: Uint8Array | null = null;
 
   abiVersion(): number {
     return this.call("sxs_abi_version", () => this.x.sxs_abi_version());
