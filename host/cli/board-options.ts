@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { BoardError, type VirtualBoardOptions } from "../board/virtual-board.js";
 import { ImageError } from "../image/image.js";
-import { intOption, stringOption } from "./args.js";
+import { flag, intOption, stringOption } from "./args.js";
 import { ExitCode, UsageError, type CliIO, type OptionSpec, type ParsedArgs } from "./command.js";
 
 export const BOARD_OPTIONS: OptionSpec[] = [
@@ -13,6 +13,8 @@ export const BOARD_OPTIONS: OptionSpec[] = [
   { name: "max-input", type: "integer", valueName: "BYTES", min: 64, max: 2 ** 30, description: "longest request text (default 16384)" },
   { name: "max-steps", type: "integer", valueName: "N", min: 1, max: 2 ** 31 - 1, description: "evaluation steps per task (default 1000000)" },
   { name: "image", type: "string", valueName: "FILE", description: "the Wasm image (default: the package's build/sxs.wasm)" },
+  { name: "flash", type: "string", valueName: "FILE", description: "keep the board's flash (and so its K/V store) in FILE across runs (default: a blank flash in memory)" },
+  { name: "safe-mode", type: "boolean", description: "do not run the `boot` key at start-up" },
 ];
 
 export function boardOptions(args: ParsedArgs, io: CliIO, clock: "real" | "virtual"): VirtualBoardOptions {
@@ -25,6 +27,9 @@ export function boardOptions(args: ParsedArgs, io: CliIO, clock: "real" | "virtu
   if (maxInput !== undefined) o.maxInput = maxInput;
   if (maxSteps !== undefined) o.maxSteps = maxSteps;
   if (image !== undefined) o.imagePath = resolve(io.cwd, image);
+  const flash = stringOption(args, "flash");
+  if (flash !== undefined) o.flash = resolve(io.cwd, flash);
+  if (flag(args, "safe-mode")) o.safeMode = true;
   return o;
 }
 
