@@ -49,7 +49,12 @@ export function validBuffer(buf: usize, n: u32): bool {
     if (!prefixed && sp > 0 && !advanceChild(buf, sp)) return false;
     prefixed = false;
     if (tag == T_INT32) size = 5;
-    else if (tag == T_INT64 || tag == T_REAL) size = 9;
+    else if (tag == T_INT64) size = 9;
+    else if (tag == T_REAL) {
+      // the parser never makes NaN or an infinity (they would not read back)
+      if (symtab - p < 9 || !isFinite<f64>(load<f64>(buf + p, 1))) return false;
+      size = 9;
+    }
     else if (tag == T_SYMBOL) {
       if (symtab - p < 5 || load<u32>(buf + p, 1) >= nsym) return false;
       size = 5;

@@ -490,9 +490,8 @@ describe("store full", () => {
     const n = await fillUntilFull(b, v);
     expect(n).toBeGreaterThan(50);
     expect(b.stat(Stat.KV_ENTRIES)).toBe(n);
-    // every write command says store full
+    // snx of another new key of the same size is refused the same way
     expect(await b.exec(`(core/kv/snx other ${v})`)).toBe('@"core/kv/snx: store full"');
-    expect(await b.exec(`(core/kv/cas k0000 ${v} [${v}])`)).toBe('@"core/kv/cas: store full"');
     // the board still parses and runs requests: get, exists, iterate, del
     expect((await b.exec("(core/kv/get k0000)")).length).toBe(1002);
     expect(await b.exec("(core/kv/exists k0001)")).toBe("true");
@@ -522,6 +521,27 @@ describe("store full", () => {
 
   it("memory: with a small maxPages, writes fail with store full, reads and deletes still work, freed room takes writes again", async () => {
     await fullStoreStillServes(await newBoard({ maxPages: 4, flash: false }));
+  }, 30_000);
+
+  it("memory: a full store fragmented by values of two sizes still answers get, del and iterate", async () => {
+    const b = await newBoard({ maxPages: 4, flash: false });
+    const x = (n: number) => '"' + "x".repeat(n) + '"';
+    const key = (p: string, i: number) => p + String(i).padStart(4, "0");
+    let n = 0;
+    for (; n < 1000; n++) if ((await b.exec(`(core/kv/set ${key("a", n)} ${x(600)})`)) !== "true") break;
+    expect(await b.exec(`(core/kv/set ${key("a", n)} ${x(600)})`)).toBe('@"core/kv/set: store full"');
+    // free every other 600-byte value, then fill up again with values too big for the holes
+    for (let i = 0; i < n; i += 2) expect(await b.exec(`(core/kv/del ${key("a", i)})`)).toBe("true");
+    let m = 0;
+    for (; m < 1000; m++) if ((await b.exec(`(core/kv/set ${key("b", m)} ${x(1000)})`)) !== "true") break;
+    expect(await b.exec(`(core/kv/set ${key("b", m)} ${x(1000)})`)).toBe('@"core/kv/set: store full"');
+    // reads and deletes still work on the full store
+    expect(await b.exec(`(core/kv/get ${key("a", 1)})`)).toBe(x(600));
+    expect(await b.exec(`(core/kv/exists ${key("a", 3)})`)).toBe("true");
+    expect(await b.exec(`(core/kv/del ${key("a", 1)})`)).toBe("true");
+    expect(await b.exec('(core/kv/iterate "" 0 100000 {(core/kv/del $key)})')).toBe("true");
+    expect(b.stat(Stat.KV_ENTRIES)).toBe(0);
+    expect(await b.exec(`(core/kv/set again ${x(1000)}) (core/kv/get again)`)).toBe(x(1000));
   }, 30_000);
 
   it("the same on the default virtual board (the store kept in its flash log)", async () => {
