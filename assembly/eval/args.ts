@@ -3,7 +3,7 @@
 import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
 import { heapLargestAvailable } from "../mem/heap";
-import { textNew, textLen, textClear } from "../mem/text";
+import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
   T_STRING, T_SYMBOL,
@@ -61,12 +61,42 @@ export function takeKey(t: usize, f: usize, cmd: i32, allowEmpty: bool): i32 {
   return A_CONT;
 }
 
-/** A non-negative integer argument value, or -1. Values past 2^32-1 are clamped. */
-export function nonNegative(v: Value): i64 {
-  if (!isInt(v)) return -1;
-  let x = intOf(v);
-  if (x < 0) return -1;
-  return x > 0xffffffff ? 0xffffffff : x;
+// Each take* reads the argument value in the task's ret, releases it, and answers what it
+// denotes, or -1 for a value of the wrong kind (the caller words the error).
+
+/** A non-negative integer (clamped to 2^32-1), or -1. */
+export function takeNatural(t: usize): i64 {
+  let v = takeRet(t);
+  let x: i64 = -1;
+  if (isInt(v)) {
+    x = intOf(v);
+    if (x > 0xffffffff) x = 0xffffffff;
+    if (x < 0) x = -1;
+  }
+  release(v);
+  return x;
+}
+
+/** A topic: an integer 0..65535, or -1. */
+export function takeTopic(t: usize): i32 {
+  let x = takeNatural(t);
+  return x <= 65535 ? <i32>x : -1;
+}
+
+/** A channel: 0 for EXEC, 1..6 for A..F (the symbols), or -1. */
+export function takeChannel(t: usize): i32 {
+  let v = takeRet(t);
+  let ch = -1;
+  if (vtag(v) == T_SYMBOL) {
+    let p = textOf(v);
+    let n = textLenOf(v);
+    if (n == 1) {
+      let c = <i32>load<u8>(p) - 64;
+      if (c >= 1 && c <= 6) ch = c;
+    } else if (bytesEqMsg(p, n, M.EXEC)) ch = 0;
+  }
+  release(v);
+  return ch;
 }
 
 /** True when `need` more bytes can go to the store and STORE_RESERVE contiguous bytes remain. */

@@ -15,28 +15,10 @@ import { subAdd, subCount } from "../events/subs";
 import { processors } from "../sched/config";
 import { fPc, fA, setA, fX, setX, fY, setY } from "./frame";
 import { A_CONT, A_RET, A_BLOCK, C_PUB, C_SUB, failCmd, fail, failValue, takeRet } from "./machine";
-import { argc, arg, evalArg, storeRoom } from "./args";
+import { argc, arg, evalArg, storeRoom, takeChannel, takeTopic } from "./args";
 import { setRet } from "../sched/task";
 import { waitForQueueRoom, isDeadlockVictim } from "../sched/scheduler";
 
-/** The channel a value names: 0 for EXEC, 1..6 for A..F, -1 for anything else. */
-export function channelOf(v: Value): i32 {
-  if (vtag(v) != T_SYMBOL) return -1;
-  let p = textOf(v);
-  let n = textLenOf(v);
-  if (n == 1) {
-    let c = <i32>load<u8>(p) - 64;
-    return c >= 1 && c <= 6 ? c : -1;
-  }
-  return bytesEqMsg(p, n, M.EXEC) ? 0 : -1;
-}
-
-/** A topic value, or -1 when it is not an integer 0..65535. */
-function topicOf(v: Value): i32 {
-  if (!isInt(v)) return -1;
-  let x = intOf(v);
-  return x >= 0 && x <= 65535 ? <i32>x : -1;
-}
 
 function noProcessor(t: usize, n: i32): i32 {
   let x = textNew(40);
@@ -55,17 +37,13 @@ export function stepPub(t: usize, f: usize): i32 {
       if (argc(f) != 3) return failCmd(t, C_PUB, M.EXPECTED_3);
       return evalArg(t, f, 1, 1);
     case 1: {
-      let v = takeRet(t);
-      let ch = channelOf(v);
-      release(v);
+      let ch = takeChannel(t);
       if (ch < 0) return failCmd(t, C_PUB, M.INVALID_CHANNEL);
       setX(f, <u32>ch);
       return evalArg(t, f, 2, 2);
     }
     case 2: {
-      let v = takeRet(t);
-      let topic = topicOf(v);
-      release(v);
+      let topic = takeTopic(t);
       if (topic < 0) return failCmd(t, C_PUB, M.TOPIC_RANGE);
       if (fX(f) == 0 && topic >= processors) return noProcessor(t, topic);
       setY(f, <u32>topic);
@@ -109,17 +87,13 @@ export function stepSub(t: usize, f: usize): i32 {
       if (argc(f) != 3) return failCmd(t, C_SUB, M.EXPECTED_3);
       return evalArg(t, f, 1, 1);
     case 1: {
-      let v = takeRet(t);
-      let ch = channelOf(v);
-      release(v);
+      let ch = takeChannel(t);
       if (ch < 1) return failCmd(t, C_SUB, M.INVALID_CHANNEL);
       setX(f, <u32>ch);
       return evalArg(t, f, 2, 2);
     }
     default: {
-      let v = takeRet(t);
-      let topic = topicOf(v);
-      release(v);
+      let topic = takeTopic(t);
       if (topic < 0) return failCmd(t, C_SUB, M.TOPIC_RANGE);
       let body = arg(f, 3);
       if (vtag(body) != T_BODY) return failCmd(t, C_SUB, M.EXPECTED_A_BODY);

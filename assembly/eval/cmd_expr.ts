@@ -18,9 +18,8 @@ import {
 import {
   A_CONT, A_RET, A_BLOCK, C_EVAL, C_AWAIT, failCmd, fail, failValue, takeRet, evalObj, pushSeq,
 } from "./machine";
-import { argc, arg, evalArg, nonNegative } from "./args";
+import { argc, arg, evalArg, takeChannel, takeTopic, takeNatural } from "./args";
 import { setRet, setState, S_AWAIT } from "../sched/task";
-import { channelOf } from "./cmd_event";
 
 export function stepEval(t: usize, f: usize): i32 {
   switch (fPc(f)) {
@@ -73,19 +72,13 @@ export function stepAwait(t: usize, f: usize): i32 {
       return evalArg(t, f, 2, 1);
     }
     case 1: {
-      let v = takeRet(t);
-      let ch = channelOf(v);
-      release(v);
+      let ch = takeChannel(t);
       if (ch < 1) return failCmd(t, C_AWAIT, M.INVALID_CHANNEL);
       setY(f, <u32>ch);
       return evalArg(t, f, 3, 2);
     }
     case 2: {
-      let v = takeRet(t);
-      let topic: i64 = -1;
-      let x = nonNegative(v);
-      if (x >= 0 && x <= 65535) topic = x;
-      release(v);
+      let topic = takeTopic(t);
       if (topic < 0) return failCmd(t, C_AWAIT, M.TOPIC_RANGE);
       setZ(f, <u32>topic);
       if (argc(f) == 4) return evalArg(t, f, 4, 3);
@@ -94,9 +87,7 @@ export function stepAwait(t: usize, f: usize): i32 {
       return A_CONT;
     }
     case 3: {
-      let v = takeRet(t);
-      let ms = nonNegative(v);
-      release(v);
+      let ms = takeNatural(t);
       if (ms < 0) return failCmd(t, C_AWAIT, M.TIMEOUT_NOT_NATURAL);
       setIdx(f, <u32>ms);
       setPc(f, 4);

@@ -18,7 +18,7 @@ import {
   A_CONT, A_RET, C_SET, C_GET, C_DEL, C_EXISTS, C_SNX, C_CAS, C_ITERATE, failCmd, fail, takeRet,
   pushSeq,
 } from "./machine";
-import { argc, arg, evalArg, evalKeyArg, takeKey, nonNegative, storeValue } from "./args";
+import { argc, arg, evalArg, evalKeyArg, takeKey, takeNatural, storeValue } from "./args";
 import { setRet } from "../sched/task";
 
 function ret(t: usize, v: Value): i32 {
@@ -160,17 +160,13 @@ export function stepIterate(t: usize, f: usize): i32 {
       return evalArg(t, f, 2, 2);
     }
     case 2: {
-      let v = takeRet(t);
-      let n = nonNegative(v);
-      release(v);
+      let n = takeNatural(t);
       if (n < 0) return failCmd(t, C_ITERATE, M.OFFSET_NOT_NATURAL);
       setX(f, <u32>n);
       return evalArg(t, f, 3, 3);
     }
     case 3: {
-      let v = takeRet(t);
-      let limit = nonNegative(v);
-      release(v);
+      let limit = takeNatural(t);
       if (limit < 0) return failCmd(t, C_ITERATE, M.LIMIT_NOT_NATURAL);
       if (vtag(arg(f, 4)) != T_BODY) return failCmd(t, C_ITERATE, M.EXPECTED_A_BODY);
       let k = fA(f);

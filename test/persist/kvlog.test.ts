@@ -1,7 +1,5 @@
 // The K/V log (assembly/kv/log.ts): the store survives reboots, boot autorun and safe
 // mode, compaction, the on-flash format, and power-loss trials (tools/power-loss.mjs).
-import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -24,9 +22,7 @@ let PARTITIONS: { kv: { offset: number; size: number } };
 let powerLoss: { trial(seed: number): Promise<{ ok: boolean; detail?: string }>; faultTrial(seed: number): Promise<{ ok: boolean; detail?: string }> };
 
 beforeAll(async () => {
-  // the host is compiled by npm run build; rebuild it when the sources are newer
-  const stale = !existsSync(join(dist, "board/flash.js")) || statSync(join(root, "host/board/flash.ts")).mtimeMs > statSync(join(dist, "board/flash.js")).mtimeMs;
-  if (stale) execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.json")]);
+  // dist/ is built by npm run build, and kept fresh by test/global-setup.ts
   ({ VirtualBoard } = await import(join(dist, "board/virtual-board.js")));
   ({ NorFlash, PARTITIONS } = await import(join(dist, "board/flash.js")));
   powerLoss = await import(join(root, "tools/power-loss.mjs"));
