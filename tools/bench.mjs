@@ -105,7 +105,7 @@ function execOne(image, counters, text) {
 async function sectionSize() {
   heading("Image");
   const size = fs.statSync(imagePath).size;
-  report("size", "build/sxs.wasm", size, "bytes", "<= 32768 bytes (release build, -O3z)", "fs.statSync(build/sxs.wasm).size after npm run build:image");
+  report("size", "build/sxs.wasm", size, "bytes", "<= 32768 bytes (release build, -Oz)", "fs.statSync(build/sxs.wasm).size after npm run build:image");
 }
 
 /** The mixed workload: set/get/cas/iterate/pub/sub-handler, one line per command. */
