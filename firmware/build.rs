@@ -161,8 +161,11 @@ fn main() {
 
     // the C test runner
     let mut t = base_build(&wasm3, &root);
+    let repo = root.parent().unwrap();
     t.include(root.join("test"))
-        .define("SXS_FIXTURE_DIR", format!("\"{}\"", fixtures.display()).as_str());
+        .define("SXS_FIXTURE_DIR", format!("\"{}\"", fixtures.display()).as_str())
+        .define("SXS_VECTOR_DIR", format!("\"{}\"", repo.join("test/vectors").display()).as_str())
+        .define("SXS_IMAGE_PATH", format!("\"{}\"", repo.join("build/sxs.wasm").display()).as_str());
     t.files(c_files(&root.join("test")));
     t.compile("sxsfw_test");
 }

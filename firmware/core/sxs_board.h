@@ -56,7 +56,22 @@ int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len);
 
 /* ---- reset ---- */
 
-/* Restart the firmware from scratch; does not return. */
-void sxs_board_reset(void);
+/* What a soft reset hands to the next boot (docs/link.md section 7: a reset
+ * the host asked for in framed mode comes back framed; the session counter
+ * survives soft resets).  A port keeps it where a reset does not clear it
+ * (posix: the environment of the re-executed process; ESP32: RTC memory). */
+typedef struct sxs_reset_info {
+    uint8_t valid;       /* 0: a power-on */
+    uint8_t framed;      /* come back in framed mode and send HELLO unasked */
+    uint8_t safe_mode;   /* sxs_limit(LIMIT_SAFE_MODE, 1) before sxs_init */
+    uint8_t boot_reason; /* HELLO boot_reason (1: reset asked by the host) */
+    uint32_t session;    /* the last session number */
+} sxs_reset_info;
+
+/* Restart the firmware from scratch, handing `info` to the next boot; does
+ * not return. */
+void sxs_board_reset(const sxs_reset_info *info);
+/* What the previous soft reset handed over (info->valid = 0 after a power-on). */
+void sxs_board_reset_info(sxs_reset_info *info);
 
 #endif

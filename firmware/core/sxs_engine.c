@@ -178,15 +178,19 @@ static const char *fail(sxs_engine *e, char *err, uint32_t cap, const char *fmt,
     return cap ? err : "sxs_engine_open failed";
 }
 
-const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len,
-                            const sxs_engine_config *cfg, const sxs_host_ops *ops, void *ctx,
-                            char *err, uint32_t err_cap)
+static const char *open_image(sxs_engine **out, const uint8_t *image, uint8_t *owned, uint32_t len,
+                              const sxs_engine_config *cfg, const sxs_host_ops *ops, void *ctx,
+                              char *err, uint32_t err_cap)
 {
     *out = NULL;
     sxs_engine *e = calloc(1, sizeof *e);
-    if (!e) return "out of memory";
+    if (!e) {
+        free(owned);
+        return "out of memory";
+    }
     e->ops = *ops;
     e->ctx = ctx;
+    e->image = owned;
 
     /* 1. refuse features this wasm3 does not implement, with a clear message */
     sxs_wasm_features feat = { 0, 0, 0 };
@@ -198,9 +202,11 @@ const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len
                     chk.unsupported > 1 ? " (and more)" : "");
 
     /* 2. parse and load (wasm3 keeps pointers into the bytes: keep a copy) */
-    e->image = malloc(len ? len : 1);
-    if (!e->image) return fail(e, err, err_cap, "%s%s", "out of memory", "");
-    memcpy(e->image, image, len);
+    if (!e->image) {
+        e->image = malloc(len ? len : 1);
+        if (!e->image) return fail(e, err, err_cap, "%s%s", "out of memory", "");
+        memcpy(e->image, image, len);
+    }
     e->env = m3_NewEnvironment();
     if (!e->env) return fail(e, err, err_cap, "%s%s", "out of memory", "");
     e->rt = m3_NewRuntime(e->env, cfg && cfg->stack_bytes ? cfg->stack_bytes : 64 * 1024, NULL);
@@ -247,6 +253,19 @@ const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len
     }
     *out = e;
     return NULL;
+}
+
+const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len,
+                            const sxs_engine_config *cfg, const sxs_host_ops *ops, void *ctx,
+                            char *err, uint32_t err_cap)
+{
+    return open_image(out, image, NULL, len, cfg, ops, ctx, err, err_cap);
+}
+
+const char *sxs_engine_open_owned(sxs_engine **out, uint8_t *image, uint32_t len, const sxs_engine_config *cfg,
+                                  const sxs_host_ops *ops, void *ctx, char *err, uint32_t err_cap)
+{
+    return open_image(out, image, image, len, cfg, ops, ctx, err, err_cap);
 }
 
 void sxs_engine_close(sxs_engine *e)
@@ -332,6 +351,34 @@ const char *sxs_engine_submit(sxs_engine *e, int32_t req, int32_t proc, const ui
     return call_i32(e, X_SUBMIT, 3, a, out);
 }
 
+const char *sxs_engine_stage(sxs_engine *e, uint32_t len, int32_t *ptr)
+{
+    int32_t a[1] = { (int32_t)len };
+    *ptr = 0;
+    return call_i32(e, X_INPUT, 1, a, ptr);
+}
+
+const char *sxs_engine_stage_write(sxs_engine *e, int32_t ptr, uint32_t off, const uint8_t *data, uint32_t n)
+{
+    if (e->trapped) return e->err;
+    if (ptr == 0 || n == 0) return NULL;
+    uint32_t size = 0;
+    uint8_t *mem = m3_GetMemory(e->rt, &size, 0);
+    if (!mem || (uint64_t)(uint32_t)ptr + off + n > size) {
+        snprintf(e->err, sizeof e->err, "sxs_input returned a buffer outside linear memory");
+        e->trapped = 1;
+        return e->err;
+    }
+    memcpy(mem + (uint32_t)ptr + off, data, n);
+    return NULL;
+}
+
+const char *sxs_engine_submit_staged(sxs_engine *e, int32_t req, int32_t proc, uint32_t len, int32_t *out)
+{
+    int32_t a[3] = { req, proc, (int32_t)len };
+    return call_i32(e, X_SUBMIT, 3, a, out);
+}
+
 const char *sxs_engine_run(sxs_engine *e, int32_t budget, int32_t *out)
 {
     int32_t a[1] = { budget };
@@ -412,6 +459,44 @@ void sxs_split_result_free(sxs_split_result *r)
     free(r->ranges);
     free(r->error);
     memset(r, 0, sizeof *r);
+}
+
+const char *sxs_engine_call_block(sxs_engine *e, const char *export_name, const uint8_t *text, uint32_t len,
+                                  int32_t *status, uint8_t **bytes, uint32_t *bytes_len)
+{
+    *bytes = NULL;
+    *bytes_len = 0;
+    *status = 0;
+    IM3Function f = NULL;
+    if (m3_FindFunction(&f, e->rt, export_name) || !f) return "no such export";
+    const char *m = stage(e, text, len);
+    if (m) return m;
+    if (e->busy) return "engine called from inside a host callback";
+    int32_t a[1] = { (int32_t)len };
+    sxs_m3_val v;
+    e->busy = 1;
+    M3Result r = sxs_m3_call(f, 1, a, &v);
+    e->busy = 0;
+    if (r) {
+        snprintf(e->err, sizeof e->err, "trap in %s: %s", export_name, r);
+        e->trapped = 1;
+        return e->err;
+    }
+    if (v.i32 == 0) return "out of memory";
+    uint32_t size = 0;
+    const uint8_t *mem = m3_GetMemory(e->rt, &size, 0);
+    uint32_t p = (uint32_t)v.i32;
+    if (!mem || (uint64_t)p + 8 > size) return bad_block(e);
+    uint32_t n = rd32(mem + p + 4);
+    if ((uint64_t)p + 8 + n > size) return bad_block(e);
+    *status = (int32_t)rd32(mem + p);
+    *bytes = malloc(n ? n : 1);
+    if (!*bytes) return "out of memory";
+    memcpy(*bytes, mem + p + 8, n);
+    *bytes_len = n;
+    sxs_m3_val fv;
+    int32_t blk = v.i32;
+    return call(e, X_FREE, 1, &blk, &fv);
 }
 
 uint32_t sxs_engine_memory_size(sxs_engine *e)

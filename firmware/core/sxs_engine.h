@@ -25,6 +25,7 @@ enum {
     SXS_LIMIT_MAX_PAGES = 4,
     SXS_LIMIT_MAX_STEPS = 5,
     SXS_LIMIT_STEP_SLICE = 6,
+    SXS_LIMIT_SAFE_MODE = 7,
 };
 
 /* sxs_stat ids */
@@ -61,6 +62,10 @@ typedef struct sxs_engine_config {
 const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len,
                             const sxs_engine_config *cfg, const sxs_host_ops *ops, void *ctx,
                             char *err, uint32_t err_cap);
+/* The same, taking ownership of a malloc'd image (freed by the engine, also
+ * on failure): no second copy of the module in RAM. */
+const char *sxs_engine_open_owned(sxs_engine **out, uint8_t *image, uint32_t len, const sxs_engine_config *cfg,
+                                  const sxs_host_ops *ops, void *ctx, char *err, uint32_t err_cap);
 void sxs_engine_close(sxs_engine *e);
 
 /* The wasm3 version underneath ("0.4.7"). */
@@ -73,6 +78,14 @@ const char *sxs_engine_init(sxs_engine *e, int32_t *out);
  * answer (0 queued, -1 queue full, -2 no such processor, -3 out of memory). */
 const char *sxs_engine_submit(sxs_engine *e, int32_t req, int32_t proc, const uint8_t *text,
                               uint32_t len, int32_t *out);
+/* The three steps of sxs_engine_submit, for text that arrives in pieces
+ * (a fragmented EXEC): *ptr = sxs_input(len) (0: the text is discarded, the
+ * image answers the error itself); copy pieces to ptr + off (bounds
+ * checked against linear memory; nothing is copied when ptr is 0); then
+ * sxs_submit(req, proc, len). */
+const char *sxs_engine_stage(sxs_engine *e, uint32_t len, int32_t *ptr);
+const char *sxs_engine_stage_write(sxs_engine *e, int32_t ptr, uint32_t off, const uint8_t *data, uint32_t n);
+const char *sxs_engine_submit_staged(sxs_engine *e, int32_t req, int32_t proc, uint32_t len, int32_t *out);
 const char *sxs_engine_run(sxs_engine *e, int32_t budget, int32_t *out);
 const char *sxs_engine_next_timer(sxs_engine *e, double *out);
 const char *sxs_engine_interrupt(sxs_engine *e, int32_t req, int32_t *out);
@@ -91,6 +104,12 @@ typedef struct sxs_split_result {
 
 const char *sxs_engine_split(sxs_engine *e, const uint8_t *text, uint32_t len, sxs_split_result *out);
 void sxs_split_result_free(sxs_split_result *r);
+
+/* Call an export `(len) -> block` on staged text (sxs_encode, sxs_decode):
+ * the block is `i32 status, u32 len, bytes`; *status and a malloc'd copy
+ * of the bytes (free it) are returned.  "no such export" if it lacks one. */
+const char *sxs_engine_call_block(sxs_engine *e, const char *export_name, const uint8_t *text, uint32_t len,
+                                  int32_t *status, uint8_t **bytes, uint32_t *bytes_len);
 
 /* Linear memory size in bytes (0 when not available). */
 uint32_t sxs_engine_memory_size(sxs_engine *e);

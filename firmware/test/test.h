@@ -19,6 +19,20 @@ extern int sxs_test_check_failures;
 uint8_t *sxs_test_fixture(const char *name, uint32_t *len);
 /* A fresh temporary file path (static buffer). */
 const char *sxs_test_tmp_path(const char *tag);
+/* test/vectors of the repository ($SXS_VECTORS overrides). */
+const char *sxs_test_vector_dir(void);
+/* build/sxs.wasm of the repository ($SXS_IMAGE overrides), malloc'd; NULL if missing. */
+uint8_t *sxs_test_image(uint32_t *len);
+
+/* An sxs_sendwin_emit that keeps the first 3 frames (test_link.c). */
+#include "sxs_frame.h"
+struct cap3 {
+    int n;
+    sxs_frame_hdr h[3];
+    uint8_t p[3][SXS_LINK_MAX_PAYLOAD];
+};
+void sxs_test_capture_emit(void *ctx, uint8_t type, uint8_t flags, uint16_t seq, uint32_t req, const uint8_t *p1,
+                           size_t n1, const uint8_t *p2, size_t n2, int retx);
 
 typedef struct sxs_test {
     const char *name;
@@ -32,5 +46,9 @@ extern const sxs_test sxs_tests_flash[];
 extern const sxs_test sxs_tests_engine[];
 extern const sxs_test sxs_tests_transcript[];
 extern const sxs_test sxs_tests_wasm3[];
+extern const sxs_test sxs_tests_vectors[];
+extern const sxs_test sxs_tests_link[];
+extern const sxs_test sxs_tests_slots[];
+extern const sxs_test sxs_tests_fw[];
 
 #endif

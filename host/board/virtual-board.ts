@@ -59,6 +59,8 @@ export interface VirtualBoardOptions {
   clock?: "real" | "virtual";
   /** The image; default `<package root>/build/sxs.wasm`. */
   imagePath?: string;
+  /** The image as an already compiled module (an image slot); takes precedence over imagePath. */
+  module?: WebAssembly.Module;
   /** Steps per sxs_run call between yields to the event loop (default 20000). */
   runBudget?: number;
   /**
@@ -79,6 +81,8 @@ export interface BoardEvents {
   result: (req: number, text: string, bytes: Uint8Array) => void;
   /** The image trapped or broke the ABI; the board is dead. */
   trap: (error: BoardError) => void;
+  /** sxs_run answered idle (nothing runnable, no request waiting for queue room; timers may be pending). */
+  idle: () => void;
 }
 
 type Delivery =
@@ -115,6 +119,7 @@ export class VirtualBoard {
     event: [],
     result: [],
     trap: [],
+    idle: [],
   };
   private deliveries: Delivery[] = [];
   /** Outstanding requests in submission order (Map keeps insertion order). */
@@ -123,6 +128,8 @@ export class VirtualBoard {
   private backlog: Outstanding[] = [];
   private nextReq = 1;
   private looping = false;
+  /** Counts kick() calls, so that work submitted from a listener during a slice is not left behind. */
+  private kicks = 0;
   private wake: (() => void) | null = null;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private dead: BoardError | null = null;
@@ -155,7 +162,7 @@ export class VirtualBoard {
       ...(flash ? { kvFlash: new FlashPartition(flash, PARTITIONS.kv) } : {}),
     };
     try {
-      board.image = await SxsImage.load(host, opts.imagePath !== undefined ? { path: opts.imagePath } : {});
+      board.image = await SxsImage.load(host, opts.module ? { module: opts.module } : opts.imagePath !== undefined ? { path: opts.imagePath } : {});
     } catch (e) {
       throw toBoardError(e, "load");
     }
@@ -239,6 +246,11 @@ export class VirtualBoard {
   /** Runs `text` as a request (on processor 0 unless told) and resolves with its printed result. */
   exec(text: string | Uint8Array, opts: { processor?: number } = {}): Promise<string> {
     return this.submit(text, opts).result;
+  }
+
+  /** Requests waiting for room in the image's queue (sxs_submit said "queue full"). */
+  get backlogged(): number {
+    return this.backlog.length;
   }
 
   /** Ids of the requests not yet answered, oldest first. */
@@ -430,6 +442,7 @@ export class VirtualBoard {
 
   /** Starts the run loop (after the current synchronous code) unless it runs already. */
   private kick(): void {
+    this.kicks++;
     if (this.wake) {
       const w = this.wake;
       this.wake = null;
@@ -444,6 +457,7 @@ export class VirtualBoard {
     try {
       for (;;) {
         if (this.dead || this.closed) return;
+        const kicks = this.kicks;
         this.flushBacklog();
         if (this.dead) return;
         let status: number;
@@ -460,11 +474,13 @@ export class VirtualBoard {
           this.die(new ImageError("trap", `sxs_run returned ${status}, which the ABI does not define`));
           return;
         }
-        if (status === 1 || this.backlog.length > 0) {
+        if (status === 1 || this.backlog.length > 0 || this.kicks !== kicks) {
           await yieldToEventLoop();
           continue;
         }
         // Idle.
+        this.emit("idle");
+        if (this.dead || this.closed) return;
         let due: number;
         try {
           due = this.image.nextTimer();

@@ -1,25 +1,29 @@
-// sxs exec 'FORM': run one request on a fresh virtual board and print its result.
+// sxs exec 'FORM': run one request on a fresh virtual board (or on the board at --port)
+// and print its result.
 
-import { VirtualBoard } from "../board/virtual-board.js";
+import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure } from "../client/cli-support.js";
+import type { BoardTarget } from "../client/target.js";
 import { flag, intOption, listOption } from "./args.js";
-import { BOARD_OPTIONS, boardOptions, parseWatch, readSource, reportFailure } from "./board-options.js";
+import { BOARD_OPTIONS, parseWatch, readSource } from "./board-options.js";
 import { ExitCode, UsageError, type CliCommand } from "./command.js";
 import { formatEvent, formatLog, isErrorValue, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
 
 export const exec: CliCommand = {
   name: "exec",
-  summary: "Run one request on a fresh virtual board and print its result.",
+  summary: "Run one request on a fresh virtual board (or a board: --port) and print its result.",
   usage: "exec [options] 'FORM...'",
   options: [
     { name: "json", type: "boolean", description: "print {\"result\": ...} (log lines and events go to stderr as JSON too)" },
     { name: "processor", short: "p", type: "integer", valueName: "N", min: 0, max: 7, description: "the processor that runs the request (default 0)" },
     { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also show events on channel CH (A..F) and TOPIC (or *)" },
+    ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
   ],
   details: [
     "Several arguments are joined with spaces into one request; `-` reads it from stdin.",
     "The result goes to stdout; log lines and events go to stderr. After the result the",
     "board runs until idle, so handlers the request triggered still log.",
+    "With --port the request runs on that board (its state is kept: no fresh board).",
     "",
     "Exit codes: 0 ok, 1 the result is an error value (@...), 2 usage error, 3 board failure.",
   ].join("\n"),
@@ -34,15 +38,15 @@ export const exec: CliCommand = {
     const style = makeStyle(!json && useColour(io.stdout, io.env));
     const errStyle = makeStyle(!json && useColour(io.stderr, io.env));
 
-    let board: VirtualBoard;
+    let board: BoardTarget;
     try {
-      board = await VirtualBoard.create(boardOptions(args, io, "real"));
+      board = await openTarget(args, io, "real");
     } catch (e) {
-      return reportFailure(io, e);
+      return reportLinkFailure(io, e);
     }
     if (processor >= board.processors) {
-      board.close();
-      throw new UsageError(`no processor ${processor} (the board has ${board.processors}; see --processors)`);
+      await board.close();
+      throw new UsageError(`no processor ${processor} (the board has ${board.processors}${board.kind === "virtual" ? "; see --processors" : ""})`);
     }
     const err = (s: string): void => void io.stderr.write(s);
     board.on("log", (t) => err(json ? jsonLine({ log: t }) : formatLog(errStyle, t) + "\n"));
@@ -58,10 +62,10 @@ export const exec: CliCommand = {
         return;
       }
       stopped = true;
-      board.close();
+      void board.close();
     });
     try {
-      for (const w of watches) board.watch(w.channel, w.topic, true);
+      for (const w of watches) await board.watch(w.channel, w.topic, true);
       const value = await board.exec(text, { processor });
       await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
       await board.drain();
@@ -69,10 +73,10 @@ export const exec: CliCommand = {
       return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
     } catch (e) {
       if (stopped) return ExitCode.INTERRUPTED;
-      return reportFailure(io, e);
+      return reportLinkFailure(io, e);
     } finally {
       offInterrupt();
-      board.close();
+      await board.close();
     }
   },
 };

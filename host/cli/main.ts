@@ -8,9 +8,16 @@ import { ExitCode, UsageError, type CliCommand, type CliIO } from "./command.js"
 import { exec } from "./exec.js";
 import { repl } from "./repl.js";
 import { run } from "./run.js";
+import { ports } from "./ports.js";
+import { monitor } from "./monitor.js";
+import { info } from "./info.js";
+import { reset } from "./reset.js";
+import { interrupt } from "./interrupt.js";
+import { flash } from "./flash.js";
+import { sim } from "./sim.js";
 
 /** Every subcommand, in the order --help lists them. Add new commands here. */
-export const COMMANDS: readonly CliCommand[] = [run, exec, repl];
+export const COMMANDS: readonly CliCommand[] = [run, exec, repl, ports, monitor, info, reset, interrupt, flash, sim];
 
 export function version(): string {
   try {

@@ -1,6 +1,6 @@
-// sxs repl: an interactive REPL on a virtual board.
+// sxs repl: an interactive REPL on a virtual board, or on the board at --port.
 //
-// Input is cut into requests by the image (sxs_split): while it answers with a parse error
+// Input is cut into requests by the image (sxs_split; with --port, a local copy of the image): while it answers with a parse error
 // starting `@"parse: unclosed`, another line is read. Log lines and watched events are
 // shown as they arrive. Ctrl-C interrupts a running request; at an empty prompt it prints
 // a hint, and a second one exits; Ctrl-D exits. With stdin not a TTY, lines are read the
@@ -10,10 +10,12 @@ import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as readline from "node:readline";
-import { BoardError, VirtualBoard } from "../board/virtual-board.js";
-import { STAT_NAMES, type StatId } from "../image/image.js";
+import { BoardError, type VirtualBoard } from "../board/virtual-board.js";
+import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure } from "../client/cli-support.js";
+import { LinkError } from "../client/errors.js";
+import { localSplitter, VirtualTarget, type BoardTarget } from "../client/target.js";
 import { flag, intOption, stringOption } from "./args.js";
-import { BOARD_OPTIONS, boardOptions, parseWatch, reportFailure } from "./board-options.js";
+import { BOARD_OPTIONS, parseWatch } from "./board-options.js";
 import { ExitCode, UsageError, type CliCommand, type CliIO } from "./command.js";
 import { formatEvent, formatLog, formatResult, makeStyle, useColour, type Style } from "./output.js";
 
@@ -33,12 +35,13 @@ const DIRECTIVE_HELP = [
 
 export const repl: CliCommand = {
   name: "repl",
-  summary: "An interactive REPL on a virtual board.",
+  summary: "An interactive REPL on a virtual board (or a board: --port).",
   usage: "repl [options]",
   options: [
     { name: "processor", short: "p", type: "integer", valueName: "N", min: 0, max: 7, description: "the processor that runs your input (default 0)" },
     { name: "history", type: "string", valueName: "FILE", description: "history file (default $SXS_HISTORY, or ~/.sxs_history; an empty SXS_HISTORY disables it)" },
     { name: "no-history", type: "boolean", description: "do not read or write a history file" },
+    ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
   ],
   details: [
@@ -50,25 +53,39 @@ export const repl: CliCommand = {
     "Ctrl-C interrupts a running request (it answers @\"interrupted\"), or clears the input;",
     "twice at an empty prompt it exits, as does Ctrl-D. Without a TTY on stdin, input is",
     "read to its end without prompts (exit code 0, or 3 if the board fails).",
+    "With --port the REPL talks to that board; a local copy of the image (--image) tells",
+    "when an input is unfinished.",
   ].join("\n"),
 
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-    let board: VirtualBoard;
+    let board: BoardTarget;
+    let splitter: VirtualBoard;
     try {
-      board = await VirtualBoard.create(boardOptions(args, io, "real"));
+      board = await openTarget(args, io, "real");
     } catch (e) {
-      return reportFailure(io, e);
+      return reportLinkFailure(io, e);
+    }
+    if (board instanceof VirtualTarget) splitter = board.board;
+    else {
+      try {
+        const image = stringOption(args, "image");
+        splitter = await localSplitter(image !== undefined ? resolve(io.cwd, image) : undefined);
+      } catch (e) {
+        await board.close();
+        return reportLinkFailure(io, e);
+      }
     }
     const processor = intOption(args, "processor") ?? 0;
     if (processor >= board.processors) {
-      board.close();
-      throw new UsageError(`no processor ${processor} (the board has ${board.processors}; see --processors)`);
+      await board.close();
+      if (board.kind === "link") splitter.close();
+      throw new UsageError(`no processor ${processor} (the board has ${board.processors}${board.kind === "virtual" ? "; see --processors" : ""})`);
     }
     // --history FILE, else $SXS_HISTORY (empty: none), else ~/.sxs_history; --no-history: none.
     const named = stringOption(args, "history") ?? io.env.SXS_HISTORY ?? join(homedir(), ".sxs_history");
     const historyFile = flag(args, "no-history") || named === "" ? null : resolve(io.cwd, named);
-    return new Repl(board, io, processor, historyFile).start();
+    return new Repl(board, splitter, io, processor, historyFile).start();
   },
 };
 
@@ -87,7 +104,8 @@ class Repl {
   private done = false;
 
   constructor(
-    private readonly board: VirtualBoard,
+    private readonly board: BoardTarget,
+    private readonly splitter: VirtualBoard,
     private readonly io: CliIO,
     private processor: number,
     private readonly historyFile: string | null,
@@ -130,13 +148,13 @@ class Repl {
 
     board.on("log", (text) => this.printAbove(formatLog(this.style, text) + "\n"));
     board.on("event", (ch, topic, payload) => this.printAbove(formatEvent(this.style, ch, topic, payload) + "\n"));
-    board.on("trap", (e) => {
-      io.stderr.write(`sxs: board failure: ${e.message}\n`);
+    board.on("failure", (e) => {
+      io.stderr.write(e instanceof LinkError ? `sxs: ${e.message}\n` : `sxs: board failure: ${e.message}\n`);
       void this.exit(ExitCode.BOARD);
     });
 
     if (this.tty) {
-      this.print(this.style.dim(`sxs virtual board (${board.processors} processor${board.processors > 1 ? "s" : ""}). .help for help, Ctrl-D to exit.`) + "\n");
+      this.print(this.style.dim(`${board.label}. .help for help, Ctrl-D to exit.`) + "\n");
       this.rl.prompt();
     }
     return result;
@@ -231,10 +249,11 @@ class Repl {
     const text = this.buffer === "" ? line : this.buffer + "\n" + line;
     let split: ReturnType<VirtualBoard["split"]>;
     try {
-      split = this.board.split(text);
+      split = this.splitter.split(text);
     } catch (e) {
       if (!(e instanceof BoardError)) throw e;
-      if (e.code !== "out-of-memory") return; // a trap: the trap listener reports and exits
+      // On the virtual board a trap ends the board (the failure listener reports and exits).
+      if (e.code !== "out-of-memory" && this.board.kind === "virtual") return;
       split = { forms: [text] }; // cannot tell: let the board answer the text itself
     }
     if ("error" in split && split.error.startsWith(UNCLOSED)) {
@@ -256,15 +275,19 @@ class Repl {
     try {
       await sub.result;
     } catch (e) {
-      if (!(e instanceof BoardError)) throw e;
-      if (e.code !== "trap" && e.code !== "closed") this.print(this.style.error(`sxs: ${e.message}`) + "\n");
+      if (e instanceof BoardError) {
+        if (e.code !== "trap" && e.code !== "closed") this.print(this.style.error(`sxs: ${e.message}`) + "\n");
+      } else if (e instanceof LinkError) {
+        // a failed link is reported by the failure listener; a refusal (ERROR) is shown here
+        if (!this.board.failure && !this.done) this.print(this.style.error(`sxs: ${e.message}`) + "\n");
+      } else throw e;
     } finally {
       this.board.off("result", onResult);
       this.current = null;
     }
   }
 
-  private directive(name: string, rest: string): void {
+  private async directive(name: string, rest: string): Promise<void> {
     const say = (s: string): void => this.print(s + "\n");
     try {
       switch (name) {
@@ -273,9 +296,9 @@ class Repl {
           say("Anything else is SLP, run as one request on the board.");
           return;
         case "stats": {
-          const ids = Object.keys(STAT_NAMES).map(Number) as StatId[];
-          const width = Math.max(...ids.map((id) => STAT_NAMES[id].length));
-          for (const id of ids) say(`${STAT_NAMES[id].padEnd(width)}  ${this.board.stat(id)}`);
+          const rows = await this.board.stats();
+          const width = Math.max(...rows.map(([k]) => k.length));
+          for (const [k, v] of rows) say(`${k.padEnd(width)}  ${v}`);
           return;
         }
         case "watch":
@@ -286,7 +309,7 @@ class Repl {
             return;
           }
           const w = parseWatch(`${parts[0]}:${parts[1]}`);
-          this.board.watch(w.channel, w.topic, name === "watch");
+          await this.board.watch(w.channel, w.topic, name === "watch");
           say(this.style.dim(`${name === "watch" ? "watching" : "stopped watching"} ${w.channel}/${w.topic}`));
           return;
         }
@@ -311,7 +334,7 @@ class Repl {
           return;
       }
     } catch (e) {
-      if (e instanceof UsageError || (e instanceof BoardError && e.code === "watch")) {
+      if (e instanceof UsageError || (e instanceof BoardError && e.code === "watch") || (e instanceof LinkError && !this.board.failure) || e instanceof RangeError) {
         say(this.style.error(e.message));
         return;
       }
@@ -324,7 +347,8 @@ class Repl {
     this.done = true;
     if (this.tty && this.historyFile) saveHistory(this.historyFile, this.history);
     this.rl.close();
-    this.board.close();
+    await this.board.close();
+    if (this.board.kind === "link") this.splitter.close();
     this.finish(code);
   }
 }

@@ -1,8 +1,13 @@
-// sxs run FILE: run a script on a fresh virtual board.
+// sxs run FILE: run a script on a fresh virtual board (or on the board at --port).
 
+import { resolve } from "node:path";
 import { runTranscript } from "../board/transcript.js";
-import { VirtualBoard } from "../board/virtual-board.js";
-import { flag, listOption } from "./args.js";
+import type { VirtualBoard } from "../board/virtual-board.js";
+import { OPTIONAL_PORT_OPTIONS, VIRTUAL_ONLY, openClient, openTarget, portOption, reportLinkFailure } from "../client/cli-support.js";
+import type { BoardClient } from "../client/board-client.js";
+import { localSplitter, type BoardTarget } from "../client/target.js";
+import { transcriptOverLink } from "../client/transcript.js";
+import { flag, listOption, stringOption } from "./args.js";
 import { BOARD_OPTIONS, boardOptions, parseWatch, readSource, reportFailure } from "./board-options.js";
 import { ExitCode, UsageError, type CliCommand } from "./command.js";
 import { ENGINE_OPTION, engineOption, runFirmwareTranscript } from "./engine.js";
@@ -10,12 +15,13 @@ import { formatEvent, formatResult, isErrorValue, jsonLine, makeStyle, useColour
 
 export const run: CliCommand = {
   name: "run",
-  summary: "Run a script on a fresh virtual board.",
+  summary: "Run a script on a fresh virtual board (or a board: --port).",
   usage: "run [options] FILE",
   options: [
     { name: "transcript", type: "boolean", description: "print the run's transcript (docs/language.md: virtual clock, one request per form)" },
     { name: "json", type: "boolean", description: "print one JSON object per line: {\"log\"}, {\"event\"}, {\"result\"}" },
     { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also print events on channel CH (A..F) and TOPIC (or *)" },
+    ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
     ENGINE_OPTION,
   ],
@@ -26,6 +32,11 @@ export const run: CliCommand = {
     "",
     "Exit codes: 0 ok, 1 the script returned an error value, 2 usage error, 3 board failure.",
     "With --transcript the exit code is 0 whatever the values (the transcript is the output).",
+    "",
+    "With --port the script runs on that board, whose state is kept (it is not a fresh",
+    "board). --transcript then sends each form as its own request and waits after each",
+    "result until the board is idle (INFO round trips); a local image (--image) cuts the",
+    "file into forms.",
   ].join("\n"),
 
   async run(args, io) {
@@ -35,12 +46,44 @@ export const run: CliCommand = {
     const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
     if (transcript && json) throw new UsageError("--json and --transcript do not go together");
     if (transcript && watches.length > 0) throw new UsageError("--watch and --transcript do not go together");
+    if (portOption(args) !== undefined && args.options["engine"] !== undefined)
+      throw new UsageError("--engine does not go with --port (the board runs its own engine)");
     if (engineOption(args) === "wasm3") {
       if (!transcript) throw new UsageError("--engine wasm3 runs transcripts only for now (add --transcript)");
       if (args.positionals[0] === "-") throw new UsageError("--engine wasm3 needs a FILE, not -");
       return await runFirmwareTranscript(args.positionals[0]!, args, io);
     }
     const source = await readSource(io, args.positionals[0]!);
+
+    if (transcript && portOption(args) !== undefined) {
+      for (const o of VIRTUAL_ONLY)
+        if (args.options[o] !== undefined) throw new UsageError(`--${o} is for the in-process virtual board; it does not go with --port`);
+      let splitter: VirtualBoard | undefined;
+      let client: BoardClient | undefined;
+      let offInterrupt: (() => void) | undefined;
+      try {
+        const image = stringOption(args, "image");
+        splitter = await localSplitter(image !== undefined ? resolve(io.cwd, image) : undefined);
+        client = await openClient(args, io);
+        const c = client;
+        let presses = 0;
+        offInterrupt = io.onInterrupt(() => {
+          // First Ctrl-C: interrupt what runs (the transcript goes on); second: stop.
+          if (++presses === 1 && c.pending().length > 0) void c.interrupt(0).catch(() => {});
+          else void c.close();
+        });
+        await transcriptOverLink(client, source, (chunk) => io.stdout.write(chunk), splitter);
+      } catch (e) {
+        if (client && !client.alive && !client.failure) return ExitCode.INTERRUPTED;
+        return reportLinkFailure(io, e);
+      } finally {
+        offInterrupt?.();
+        splitter?.close();
+        await client?.close();
+      }
+      await writeAsync(io.stdout, "");
+      return ExitCode.OK;
+    }
 
     if (transcript) {
       const { clock: _clock, ...opts } = boardOptions(args, io, "virtual");
@@ -54,11 +97,11 @@ export const run: CliCommand = {
     }
 
     const style = makeStyle(!json && useColour(io.stdout, io.env));
-    let board: VirtualBoard;
+    let board: BoardTarget;
     try {
-      board = await VirtualBoard.create(boardOptions(args, io, "real"));
+      board = await openTarget(args, io, "real");
     } catch (e) {
-      return reportFailure(io, e);
+      return reportLinkFailure(io, e);
     }
     const out = (s: string): void => void io.stdout.write(s);
     board.on("log", (text) => out(json ? jsonLine({ log: text }) : text + "\n"));
@@ -74,10 +117,10 @@ export const run: CliCommand = {
         return;
       }
       stopped = true;
-      board.close();
+      void board.close();
     });
     try {
-      for (const w of watches) board.watch(w.channel, w.topic, true);
+      for (const w of watches) await board.watch(w.channel, w.topic, true);
       const sub = board.submit(source);
       board.on("result", (req, text) => {
         if (req === sub.req) out(json ? jsonLine({ result: text }) : formatResult(style, text) + "\n");
@@ -89,10 +132,10 @@ export const run: CliCommand = {
       return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
     } catch (e) {
       if (stopped) return ExitCode.INTERRUPTED;
-      return reportFailure(io, e);
+      return reportLinkFailure(io, e);
     } finally {
       offInterrupt();
-      board.close();
+      await board.close();
     }
   },
 };

@@ -4,17 +4,21 @@
  *   sxs-fw [options]                  text loop on stdin/stdout
  *   sxs-fw [options] --transcript F   SPEC.md section 8 transcript of F
  *   sxs-fw [options] --check          load the image and report, then exit
+ *   sxs-fw [options] --pty            serve the link (docs/link.md) on a new pty
+ *   sxs-fw [options] --serial PATH    ... on an existing tty
+ *   sxs-fw [options] --stdio          ... on stdin/stdout
  *
  * Text loop: input is cut into requests at line ends where brackets and
  * strings balance; each runs on processor 0 (the scheduler runs until idle,
  * sleeping until sxs_next_timer when only timers are pending).  Output:
  * `log: TEXT`, `=> VALUE`, `event: CH/TOPIC: PAYLOAD` lines.  A trap prints
- * `!! trap: MESSAGE` and reboots the image.  (The framed link protocol of
- * docs/link.md replaces this loop later.)
+ * `!! trap: MESSAGE` and reboots the image.  This loop is for pipes and the
+ * bench; a board's line (text and framed modes, slots) is --pty/--serial.
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "board_posix.h"
 #include "sxs_board.h"
@@ -24,7 +28,19 @@ static void usage(FILE *f)
 {
     fputs("usage: sxs-fw [--image PATH] [--stack BYTES] [--max-pages N] [--processors N] [--max-input BYTES]\n"
           "              [--budget STEPS] [--flash FILE] [--transcript FILE | --check]\n"
-          "  --image PATH       the image (default build/sxs.wasm)\n"
+          "       sxs-fw --pty | --serial PATH | --stdio [--flash FILE] [--image PATH] [--link-idle MS]\n"
+          "              [--baud N] [limits as above]\n"
+          "  --pty              create a pseudo-terminal, print its path as the first line of stdout,\n"
+          "                     and serve the link of docs/link.md on it until SIGTERM/SIGINT\n"
+          "  --serial PATH      serve the link on an existing tty\n"
+          "  --stdio            serve the link on stdin/stdout\n"
+          "  --link-idle MS     framed mode falls back to text mode after MS without a frame\n"
+          "                     (default 30000; 0: never)\n"
+          "  --baud N           the line rate: paces the sender, and sets the tty speed with --serial\n"
+          "                     (default: none, as on a pty)\n"
+          "  --image PATH       the image (default build/sxs.wasm); with --pty/--serial/--stdio it is\n"
+          "                     installed into slot A when the flash holds no image (a bare .wasm\n"
+          "                     gets its header built in memory)\n"
           "  --stack BYTES      wasm3 runtime stack (default 65536)\n"
           "  --max-pages N      linear memory limit in 64 KiB pages (sxs_limit 4)\n"
           "  --processors N     processors (sxs_limit 1)\n"
@@ -265,7 +281,9 @@ static void nop_log(void *c, const uint8_t *t, uint32_t l) { (void)c, (void)t, (
 int sxs_posix_main(int argc, char **argv)
 {
     const char *image_path = "build/sxs.wasm", *transcript = NULL, *flash = NULL;
-    int check = 0;
+    int check = 0, line = 0, image_given = 0;
+    const char *serial = NULL;
+    long link_idle = 30000, baud = 0;
     sxs_run_options opt = { 64 * 1024, 0, 0, 0, 10000 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -277,8 +295,16 @@ int sxs_posix_main(int argc, char **argv)
             return 0;
         }
         if (!strcmp(a, "--check")) { check = 1; continue; }
+        if (!strcmp(a, "--pty")) { line = SXS_LINE_PTY; continue; }
+        if (!strcmp(a, "--stdio")) { line = SXS_LINE_STDIO; continue; }
         if (!v) { fprintf(stderr, "sxs-fw: %s: missing value or unknown option\n", a); usage(stderr); return 2; }
-        if (!strcmp(a, "--image")) image_path = v;
+        if (!strcmp(a, "--image")) image_path = v, image_given = 1;
+        else if (!strcmp(a, "--serial")) serial = v, line = SXS_LINE_SERIAL;
+        else if (!strcmp(a, "--link-idle")) {
+            if (parse_num(v, 0, INT32_MAX, &link_idle)) { fprintf(stderr, "sxs-fw: bad --link-idle %s\n", v); return 2; }
+        } else if (!strcmp(a, "--baud")) {
+            if (parse_num(v, 0, 100000000, &baud)) { fprintf(stderr, "sxs-fw: bad --baud %s\n", v); return 2; }
+        }
         else if (!strcmp(a, "--transcript")) transcript = v;
         else if (!strcmp(a, "--flash")) flash = v;
         else if (!strcmp(a, "--stack")) {
@@ -300,6 +326,12 @@ int sxs_posix_main(int argc, char **argv)
         i++;
     }
     sxs_board_posix_init(0, 1, argv);
+    if (line) {
+        if (check || transcript) { fprintf(stderr, "sxs-fw: --check/--transcript do not go with a line\n"); return 2; }
+        sxs_serve_options so = { line, serial, flash, NULL, (uint32_t)link_idle, (uint32_t)baud, opt };
+        if (image_given || access(image_path, R_OK) == 0) so.image_path = image_path;
+        return sxs_posix_serve(&so);
+    }
     /* without --flash the board gets a blank temporary flash: a fresh store, as in the
        virtual board, with the same K/V log behaviour */
     int fr = flash ? sxs_board_posix_open_flash(flash) : sxs_board_posix_open_temp_flash();

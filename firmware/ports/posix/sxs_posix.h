@@ -30,6 +30,21 @@ int sxs_transcript(const uint8_t *image, uint32_t image_len, const uint8_t *text
 /* Read a whole file; NULL on error (errno set). */
 uint8_t *sxs_read_file(const char *path, uint32_t *len);
 
+enum { SXS_LINE_PTY = 1, SXS_LINE_SERIAL = 2, SXS_LINE_STDIO = 3 };
+
+typedef struct sxs_serve_options {
+    int line;                /* SXS_LINE_* */
+    const char *serial_path; /* --serial PATH */
+    const char *flash_path;  /* NULL: a temporary flash */
+    const char *image_path;  /* installed when the flash holds no image */
+    uint32_t link_idle_ms;
+    uint32_t baud;           /* 0: unknown (no pacing) */
+    sxs_run_options run;
+} sxs_serve_options;
+
+/* --pty, --serial, --stdio: the link of docs/link.md (serve.c). */
+int sxs_posix_serve(const sxs_serve_options *o);
+
 /* The posix firmware's main (called from the Rust shim in src/main.rs). */
 int sxs_posix_main(int argc, char **argv);
 

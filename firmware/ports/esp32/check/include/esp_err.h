@@ -1,0 +1,14 @@
+/*
+ * API STUB for the host syntax check (check/check.sh) - NOT ESP-IDF.
+ * Hand-written declarations of the few ESP-IDF 5.x names the sxs port uses,
+ * with the signatures of ESP-IDF's public documentation, so that gcc can
+ * check the port's C files on a machine without ESP-IDF.  Nothing here is compiled into
+ * the firmware, and nothing here is copied from ESP-IDF.
+ */
+#pragma once
+#include <stdint.h>
+typedef int esp_err_t;
+#define ESP_OK 0
+#define ESP_FAIL -1
+#define ESP_ERR_INVALID_ARG 0x102
+#define ESP_ERR_INVALID_SIZE 0x104

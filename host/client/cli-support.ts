@@ -1,0 +1,85 @@
+// What the subcommands that talk to a board over a serial port share: the --port/--baud
+// options, opening the board, and reporting link failures (exit code 3).
+
+import { BoardError } from "../board/virtual-board.js";
+import { ImageError } from "../image/image.js";
+import { flag, intOption, stringOption } from "../cli/args.js";
+import { boardOptions } from "../cli/board-options.js";
+import { ExitCode, UsageError, type CliIO, type OptionSpec, type ParsedArgs } from "../cli/command.js";
+import { openBoard, type BoardClient } from "./board-client.js";
+import { LinkError } from "./errors.js";
+import { LinkTarget, VirtualTarget, type BoardTarget } from "./target.js";
+import { DEFAULT_BAUD } from "./transport.js";
+
+export const PORT_OPTION: OptionSpec = { name: "port", type: "string", valueName: "PATH", description: "the board's serial port (`sxs ports` lists them)" };
+
+/** --baud, --reset, --timeout: how to open the port. */
+export const LINK_OPTIONS: OptionSpec[] = [
+  { name: "baud", type: "integer", valueName: "N", min: 300, max: 16_000_000, description: `line rate (default ${DEFAULT_BAUD}; pseudo-terminals ignore it)` },
+  { name: "reset", type: "boolean", description: "reset the board through RTS when opening (default: the board is not reset)" },
+  { name: "timeout", type: "integer", valueName: "MS", min: 100, max: 600_000, description: "how long to try to reach the board (default 5000)" },
+];
+
+/** The options of a command that needs a port. */
+export const REQUIRED_PORT_OPTIONS: OptionSpec[] = [{ ...PORT_OPTION, description: "the board's serial port (required; `sxs ports` lists them)" }, ...LINK_OPTIONS];
+
+/** The options of a command that runs on a port when given one, else on a virtual board. */
+export const OPTIONAL_PORT_OPTIONS: OptionSpec[] = [
+  { ...PORT_OPTION, description: "run on the board at this serial port instead of an in-process virtual board" },
+  ...LINK_OPTIONS.map((o) => ({ ...o, description: `with --port: ${o.description}` })),
+];
+
+export function portOption(args: ParsedArgs): string | undefined {
+  return stringOption(args, "port");
+}
+
+/** Opens the board named by --port (required). */
+export async function openClient(args: ParsedArgs, _io: CliIO): Promise<BoardClient> {
+  const port = portOption(args);
+  if (port === undefined) throw new UsageError("missing --port PATH (`sxs ports` lists the serial ports)");
+  if (port === "") throw new UsageError("--port needs a path");
+  const baud = intOption(args, "baud");
+  const timeout = intOption(args, "timeout");
+  return openBoard(port, {
+    ...(baud !== undefined ? { baud } : {}),
+    ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+    reset: flag(args, "reset"),
+  });
+}
+
+/** Options that describe the in-process virtual board; with --port they are a usage error. */
+export const VIRTUAL_ONLY = ["processors", "max-input", "max-steps", "engine", "flash", "safe-mode"];
+
+/**
+ * The board of run/exec/repl: over the link with --port, else an in-process virtual
+ * board built from the board options.
+ */
+export async function openTarget(args: ParsedArgs, io: CliIO, clock: "real" | "virtual"): Promise<BoardTarget> {
+  if (portOption(args) !== undefined) {
+    for (const o of VIRTUAL_ONLY)
+      if (args.options[o] !== undefined) throw new UsageError(`--${o} is for the in-process virtual board; it does not go with --port`);
+    return new LinkTarget(await openClient(args, io));
+  }
+  for (const o of ["baud", "reset", "timeout"])
+    if (args.options[o] !== undefined) throw new UsageError(`--${o} needs --port`);
+  return VirtualTarget.create(boardOptions(args, io, clock));
+}
+
+/** Prints a board or link failure and gives exit code 3 (rethrows anything else). */
+export function reportLinkFailure(io: CliIO, e: unknown): number {
+  if (e instanceof LinkError) {
+    io.stderr.write(`sxs: ${e.message}\n`);
+    return ExitCode.BOARD;
+  }
+  if (e instanceof BoardError || e instanceof ImageError) {
+    io.stderr.write(`sxs: board failure: ${e.message}\n`);
+    return ExitCode.BOARD;
+  }
+  throw e;
+}
+
+/** Local time with milliseconds: 14:03:07.123. */
+export function timestamp(d = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}

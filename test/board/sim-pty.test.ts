@@ -1,0 +1,209 @@
+// `sxs sim` end to end over a real pseudo-terminal: spawn the CLI, read the path from the
+// first line of stdout, open it with serialport's real bindings (lock: false), type forms
+// in text mode, interrupt a runaway request with Ctrl-C, escape into framed mode (a
+// host/link endpoint as the client), flash an image, LEAVE back to text mode, stop.
+
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SerialPort } from "serialport";
+import { firmwarePath } from "../../host/cli/engine.js";
+import { crc32 } from "../../host/link/crc32.js";
+import { buildImage } from "../../host/link/image-header.js";
+import { BootReason } from "../../host/link/messages.js";
+import { ABI_VERSION } from "../../host/image/image.js";
+import { BIN, ROOT, ensureDist, requireImage, runCli } from "../host/helpers.js";
+import { LinkClient, sleep, td, te, until, wasmBytes } from "./helpers.js";
+
+interface SimProc {
+  child: ChildProcessWithoutNullStreams;
+  path: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+async function startSim(args: string[] = []): Promise<SimProc> {
+  const child = spawn(process.execPath, [BIN, "sim", ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  let out = "";
+  let err = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  const t0 = Date.now();
+  while (!out.includes("\n")) {
+    if (Date.now() - t0 > 15000) {
+      child.kill("SIGKILL");
+      throw new Error(`sxs sim printed no path: ${err}`);
+    }
+    await sleep(10);
+  }
+  return { child, path: out.slice(0, out.indexOf("\n")), stdout: () => out, stderr: () => err, exit };
+}
+
+function openPort(path: string): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const p = new SerialPort({ path, baudRate: 115200, lock: false, hupcl: false, autoOpen: false });
+    p.open((e) => (e ? reject(e) : resolve(p)));
+  });
+}
+
+function closePort(p: SerialPort): Promise<void> {
+  return new Promise((resolve) => (p.isOpen ? p.close(() => resolve()) : resolve()));
+}
+
+beforeAll(async () => {
+  requireImage();
+  await ensureDist();
+}, 120_000);
+
+describe("sxs sim over a pty", () => {
+  let sim: SimProc;
+  let port: SerialPort;
+  let seen = "";
+  const onData = (d: Buffer): void => {
+    seen += d.toString("latin1");
+  };
+
+  beforeAll(async () => {
+    sim = await startSim(["--max-steps", "2147483647"]);
+    port = await openPort(sim.path);
+    port.on("data", onData);
+  }, 30_000);
+
+  afterAll(async () => {
+    await closePort(port);
+    if (sim.child.exitCode === null) sim.child.kill("SIGKILL");
+  });
+
+  /** Types `s` and resolves with everything the board wrote until `want` appears. */
+  async function type(s: string | Uint8Array, want: string | RegExp, timeoutMs = 5000): Promise<string> {
+    const mark = seen.length;
+    port.write(Buffer.from(typeof s === "string" ? te.encode(s) : s));
+    const hit = (): boolean => (typeof want === "string" ? seen.slice(mark).includes(want) : want.test(seen.slice(mark)));
+    await until(hit, timeoutMs, `${JSON.stringify(String(want))} after typing ${JSON.stringify(String(s))}; got ${JSON.stringify(seen.slice(mark))}`);
+    return seen.slice(mark);
+  }
+
+  it("prints the pty path as the first line of stdout", () => {
+    expect(sim.path).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(sim.stderr()).toMatch(/serving \/dev\/pts\/\d+: sxs sxs-sim \S+ abi 2 slot 0 image [0-9a-f]{8}/);
+  });
+
+  it("serves text mode: type a form, get the result line (no echo from the tty itself)", async () => {
+    expect(await type("\r", "> ")).toBe("\r\n> ");
+    expect(await type("(core/kv/set a 5) (core/kv/get a)\r", "=> 5\r\n> ")).toBe("(core/kv/set a 5) (core/kv/get a)\r\n=> 5\r\n> ");
+    expect(await type('(core/util/log "x" 1)\r', "> ")).toBe('(core/util/log "x" 1)\r\nlog: x 1\r\n=> true\r\n> ');
+  });
+
+  it("Ctrl-C interrupts a runaway request and the board answers the next one", async () => {
+    await type(Array.from({ length: 10 }, (_, i) => `(core/kv/set s:${i} ${i})`).join(" ") + "\r", "=> true\r\n> ");
+    let loop = "1";
+    for (let i = 0; i < 9; i++) loop = `(core/kv/iterate "s:" 0 10 {${loop}})`;
+    const mark = seen.length;
+    port.write(loop + "\r");
+    await sleep(400);
+    expect(seen.slice(mark)).not.toContain("=>"); // still running
+    expect(await type("\x03", '=> @"interrupted"\r\n> ')).toBe('^C\r\n=> @"interrupted"\r\n> ');
+    expect(await type("42\r", "=> 42\r\n> ")).toBe("42\r\n=> 42\r\n> ");
+  });
+
+  it("escapes into framed mode, flashes an image, and LEAVEs back to text mode", async () => {
+    const client = new LinkClient((b) => port.write(Buffer.from(b)));
+    const feed = (d: Buffer): void => client.input(new Uint8Array(d));
+    port.on("data", feed);
+    try {
+      const hello = await client.connect();
+      expect(hello).toMatchObject({ proto: 1, activeSlot: 0, abiVersion: ABI_VERSION, imageCrc: crc32(wasmBytes()) });
+      const r = await client.exec("(core/kv/get a)");
+      expect(r.type === "RESULT" && td.decode(r.value)).toBe("5");
+
+      // a new image (the same runtime with a custom section) into slot 1
+      const name = te.encode("sxs-pty");
+      const w = wasmBytes();
+      const wasm = new Uint8Array(w.length + 2 + 1 + name.length);
+      wasm.set(w);
+      wasm.set([0, 1 + name.length, name.length, ...name], w.length);
+      const img = buildImage(wasm, { abiVersion: ABI_VERSION });
+      const id = crc32(wasm);
+      const req = client.req();
+      const begin = client.waitFor((m) => m.req === req, 5000, "FLASH_BEGIN's answer");
+      client.send({ type: "FLASH_BEGIN", req, size: img.length, crc: crc32(img), slot: 0xff });
+      expect(await begin).toMatchObject({ type: "OK", value: 1 });
+      const commit = client.waitFor((m) => m.req === req, 15000, "FLASH_COMMIT's answer");
+      const newHello = client.waitFor((m) => m.type === "HELLO" && m.info.session !== hello.session, 15000, "HELLO after the flash");
+      for (let off = 0; off < img.length; off += 1020) client.send({ type: "FLASH_DATA", req, offset: off, data: img.subarray(off, Math.min(off + 1020, img.length)) });
+      client.send({ type: "FLASH_COMMIT", req, flags: 0 });
+      expect(await commit).toMatchObject({ type: "OK", value: id });
+      const h2 = await newHello;
+      expect(h2.type === "HELLO" && h2.info).toMatchObject({ bootReason: BootReason.NEW_IMAGE, activeSlot: 1, imageCrc: id });
+      await until(() => client.ep.session === (h2.type === "HELLO" ? h2.info.session : -1), 2000, "the new session");
+      const r2 = await client.exec("(core/kv/get a)");
+      expect(r2.type === "RESULT" && td.decode(r2.value)).toBe("5");
+
+      const ok = await client.call({ type: "LEAVE", req: client.req() });
+      expect(ok.type).toBe("OK");
+    } finally {
+      port.off("data", feed);
+      client.close();
+    }
+    await sleep(50);
+    expect(await type("7\r", "=> 7\r\n> ")).toMatch(/7\r\n=> 7\r\n> $/);
+  }, 30_000);
+
+  it("stops at the end of stdin", async () => {
+    sim.child.stdin.end();
+    expect(await sim.exit).toBe(0);
+    expect(sim.stderr()).toMatch(/stopped/);
+  });
+});
+
+describe("sxs sim, other ways", () => {
+  it("--help", async () => {
+    const r = await runCli(["sim", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: sxs sim \[options\]/);
+    expect(r.stdout).toContain("--flash FILE");
+  });
+
+  it("--json: the path first, then JSON lines; SIGTERM stops it; --flash keeps the board", async () => {
+    const { tempDir } = await import("../host/helpers.js");
+    const { join } = await import("node:path");
+    const flash = join(tempDir("sxs-sim"), "flash.bin");
+    const sim = await startSim(["--json", "--flash", flash]);
+    expect(sim.path).toMatch(/^\/dev\/pts\/\d+$/);
+    await until(() => sim.stdout().includes('"serving"'), 5000, "the serving line");
+    const lines = sim.stdout().trim().split("\n").slice(1).map((l) => JSON.parse(l) as { kind: string; slot?: number });
+    expect(lines.map((l) => l.kind)).toEqual(["boot", "mode", "serving"]);
+    expect(lines[2]).toMatchObject({ port: sim.path, flash, slot: 0, abi: ABI_VERSION });
+    sim.child.kill("SIGTERM");
+    expect(await sim.exit).toBe(0);
+    expect(existsSync(flash)).toBe(true);
+    // the same flash again: the store is still there
+    const again = await startSim(["--flash", flash]);
+    const port = await openPort(again.path);
+    let seen = "";
+    port.on("data", (d: Buffer) => (seen += d.toString("latin1")));
+    port.write("(core/kv/set p 1)\r");
+    await until(() => seen.includes("=> true"), 5000, "the answer");
+    await closePort(port);
+    again.child.kill("SIGINT");
+    expect(await again.exit).toBe(0);
+  }, 30_000);
+
+  it("--engine wasm3 relays the firmware's pty, or says clearly that it cannot yet", async () => {
+    const fw = firmwarePath();
+    const hasPty = existsSync(fw) && `${spawnSync(fw, ["--help"], { encoding: "utf8" }).stdout ?? ""}${spawnSync(fw, ["--help"], { encoding: "utf8" }).stderr ?? ""}`.includes("--pty");
+    if (!hasPty) {
+      const r = await runCli(["sim", "--engine", "wasm3"], { timeoutMs: 15000 });
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/--engine wasm3 needs the Linux firmware|has no --pty option yet/);
+      return;
+    }
+    const sim = await startSim(["--engine", "wasm3"]);
+    expect(sim.path).toMatch(/^\/dev\//);
+    sim.child.kill("SIGTERM");
+    await sim.exit;
+  }, 30_000);
+});

@@ -1,0 +1,311 @@
+// End to end over a real pseudo-terminal: `node bin/sxs.mjs sim` (the virtual board behind
+// a pty, host/cli/sim.ts) on one side, the CLI's serial commands on the other.
+// Skipped until host/cli/sim.ts exists.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import binaryen from "binaryen";
+import { crc32 } from "../../host/link/crc32.js";
+import { buildImage } from "../../host/link/image-header.js";
+import { openBoard } from "../../host/client/board-client.js";
+import { BIN, IMAGE, ROOT, runCli, tempDir } from "../host/helpers.js";
+import { buildDist } from "./dist.js";
+
+const simExists = existsSync(join(ROOT, "host", "cli", "sim.ts"));
+const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface SimProc {
+  path: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+let simHelp = "";
+
+/** Runs the CLI and keeps its output as bytes. */
+function runBytes(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+    });
+  });
+}
+
+/** Starts `sxs sim`; its first line of stdout names the pty a tool opens. */
+async function startSim(extra: string[] = []): Promise<SimProc> {
+  const proc = spawn(process.execPath, [BIN, "sim", ...extra], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  proc.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exited = new Promise<void>((r) => proc.on("close", () => r()));
+  const end = Date.now() + 20_000;
+  while (!out.includes("\n")) {
+    if (Date.now() > end || proc.exitCode !== null) {
+      proc.kill("SIGKILL");
+      throw new Error(`sxs sim gave no path: stdout ${JSON.stringify(out)} stderr ${JSON.stringify(err)}`);
+    }
+    await sleep(20);
+  }
+  const first = out.slice(0, out.indexOf("\n"));
+  const m = /(\/dev\/\S+)/.exec(first);
+  if (!m) throw new Error(`first line of sxs sim is not a path: ${JSON.stringify(first)}`);
+  return {
+    path: m[1]!,
+    proc,
+    output: () => out + err,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** The option that gives the sim a virtual clock (transcripts) or a real one, if `sxs sim --help` lists it. */
+function clockArgs(clock: "virtual" | "real"): string[] {
+  return /--clock\b/.test(simHelp) ? ["--clock", clock] : [];
+}
+
+/** The release image with a custom section appended: still valid, but another image id. */
+function variantWasm(tag: string): Uint8Array {
+  const w = new Uint8Array(readFileSync(IMAGE));
+  const name = new TextEncoder().encode("sxs-test");
+  const payload = new TextEncoder().encode(tag);
+  const body = Uint8Array.from([name.length, ...name, ...payload]);
+  if (body.length > 127) throw new Error("tag too long");
+  return Uint8Array.from([...w, 0, body.length, ...body]);
+}
+
+/** A module that passes the image checks and instantiates but traps in sxs_run. */
+function trappingWasm(): Uint8Array {
+  const wat = `(module
+ (import "env" "host_result" (func $result (param i32 i32 i32)))
+ (import "env" "host_log" (func $log (param i32 i32)))
+ (import "env" "host_event" (func $event (param i32 i32 i32 i32)))
+ (import "env" "host_now" (func $now (result f64)))
+ (memory (export "memory") 1 4)
+ (func (export "sxs_abi_version") (result i32) (i32.const 2))
+ (func (export "sxs_limit") (param i32 i32) (result i32) (i32.const 0))
+ (func (export "sxs_init") (result i32) (i32.const 0))
+ (func (export "sxs_input") (param i32) (result i32) (i32.const 1024))
+ (func (export "sxs_submit") (param i32 i32 i32) (result i32) (i32.const 0))
+ (func (export "sxs_run") (param i32) (result i32) unreachable)
+ (func (export "sxs_next_timer") (result f64) (f64.const -1))
+ (func (export "sxs_interrupt") (param i32) (result i32) (i32.const 0))
+ (func (export "sxs_watch") (param i32 i32 i32) (result i32) (i32.const 0))
+ (func (export "sxs_split") (param i32) (result i32) (i32.const 0))
+ (func (export "sxs_free") (param i32))
+ (func (export "sxs_stat") (param i32) (result f64) (f64.const 0))
+ (func (export "sxs_encode") (param i32) (result i32) (i32.const 0))
+ (func (export "sxs_decode") (param i32) (result i32) (i32.const 0))
+)`;
+  const m = binaryen.parseText(wat);
+  try {
+    return m.emitBinary();
+  } finally {
+    m.dispose();
+  }
+}
+
+describe.skipIf(!simExists)("end to end against `sxs sim` over a pty", () => {
+  let dir: string;
+  let sim: SimProc;
+
+  beforeAll(async () => {
+    await buildDist();
+    dir = tempDir("sxs-e2e");
+    simHelp = (await runCli(["sim", "--help"])).stdout;
+    sim = await startSim(clockArgs("real"));
+  }, 120_000);
+
+  afterAll(async () => {
+    await sim?.stop();
+  });
+
+  const port = () => ["--port", sim.path];
+
+  it("exec, info", async () => {
+    expect(await runCli(["exec", ...port(), "(core/kv/set a 41) (core/kv/get a)"])).toMatchObject({ code: 0, stdout: "41\n" });
+    expect(await runCli(["exec", ...port(), "(core/kv/get nope)"])).toMatchObject({ code: 1, stdout: '@"core/kv/get: key not found"\n' });
+    const log = await runCli(["exec", ...port(), '(core/event/sub A 1 {(core/util/log "h" $data)}) (core/util/log "before") (core/event/pub A 1 2)']);
+    expect(log).toMatchObject({ code: 0, stdout: "true\n", stderr: "log: before\nlog: h 2\n" });
+    const info = JSON.parse((await runCli(["info", "--json", ...port()])).stdout);
+    expect(info.proto).toBe(1);
+    expect(info.image).toMatch(/^[0-9a-f]{8}$/);
+  }, 30_000);
+
+  it("run FILE and repl over the port", async () => {
+    const f = join(dir, "script.slp");
+    writeFileSync(f, '(core/event/sub A 41 {(core/util/log "handled" $data)})\n(core/event/pub A 41 "x")\n(core/util/log "last")\n(core/kv/set done true)\n');
+    expect(await runCli(["run", ...port(), f])).toMatchObject({ code: 0, stdout: "last\n=> true\nhandled x\n", stderr: "" });
+    const input = ["(core/kv/set r 1)", "(core/kv/get", "   r)", '(core/kv/set s "two', 'lines")', "(core/kv/get s)", ".watch B 3", "(core/event/pub B 3 [b])", ""].join("\n");
+    const r = await runCli(["repl", ...port()], { input });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(["=> true", "=> 1", "=> true", '=> "two\\nlines"', "watching B/3", "=> true", "event B/3: [b]", ""].join("\n"));
+  }, 30_000);
+
+  it("reset: the board comes back (framed), its state kept in flash", async () => {
+    expect((await runCli(["exec", ...port(), "(core/kv/set keep 7)"])).code).toBe(0);
+    const r = await runCli(["reset", ...port()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^board reset; back after \d+ ms: image [0-9a-f]{8} in slot 0\n$/);
+    expect(JSON.parse((await runCli(["info", "--json", ...port()])).stdout).bootReason).toBe(1);
+    expect((await runCli(["exec", ...port(), "(core/kv/get keep)"])).stdout).toBe("7\n");
+  }, 30_000);
+
+  it("monitor shows events and log lines with timestamps", async () => {
+    // A processor runs its requests one at a time: the second request logs and publishes
+    // once the first has waited 2.5 s. Their tool goes away; the monitor comes.
+    const c = await openBoard(sim.path, { timeoutMs: 5000 });
+    c.submit("(core/expr/await 1 F 99 2500)").result.catch(() => {});
+    c.submit('(core/util/log "tick") (core/event/pub B 7 [tick 1])').result.catch(() => {});
+    await sleep(100);
+    await c.dispose();
+    const child = spawn(process.execPath, [BIN, "monitor", ...port()], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const code = new Promise<number | null>((r) => child.on("close", (x) => r(x)));
+    for (let i = 0; i < 400 && !out.includes("event B/7"); i++) await sleep(25);
+    child.kill("SIGINT");
+    expect(await code).toBe(0);
+    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} log: tick$/m);
+    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} event B\/7: \[tick 1\]$/m);
+  }, 30_000);
+
+  it("interrupt stops a runaway: Ctrl-C on exec, and `sxs interrupt` for one left behind", async () => {
+    const child = spawn(process.execPath, [BIN, "exec", ...port(), "(core/expr/await nil A 1 100000000)"], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const code = new Promise<number | null>((r) => child.on("close", (x) => r(x)));
+    await sleep(1500);
+    child.kill("SIGINT");
+    expect(await code).toBe(1);
+    expect(out).toBe('@"interrupted"\n');
+    expect((await runCli(["exec", ...port(), "1"])).stdout).toBe("1\n");
+
+    const c = await openBoard(sim.path, { timeoutMs: 5000 });
+    c.submit("(core/expr/await nil A 1 100000000)").result.catch(() => {});
+    await sleep(200);
+    await c.dispose();
+    const r = await runCli(["interrupt", ...port()]);
+    expect(r).toMatchObject({ code: 0, stdout: "interrupted 1 request\n" });
+    expect((await runCli(["exec", ...port(), "2"])).stdout).toBe("2\n");
+  }, 30_000);
+
+  it("flash switches the image hash; bad images are refused and the old one keeps serving", async () => {
+    const before = JSON.parse((await runCli(["info", "--json", ...port()])).stdout).image as string;
+    const w = variantWasm("e2e-1");
+    const bare = join(dir, "variant.wasm");
+    writeFileSync(bare, w);
+    const r = await runCli(["flash", ...port(), "--baud", "921600", bare], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`board is back running image ${hex8(crc32(w))}`);
+    expect(r.stdout).toMatch(/^sent [\d.]+ KiB in [\d.]+ s: [\d.]+ KiB\/s/);
+    const after = JSON.parse((await runCli(["info", "--json", ...port()])).stdout);
+    expect(after.image).toBe(hex8(crc32(w)));
+    expect(after.image).not.toBe(before);
+    expect((await runCli(["exec", ...port(), "(core/kv/get a)"])).stdout).toBe("41\n"); // the K/V store survived
+
+    const good = buildImage(variantWasm("e2e-2"), { abiVersion: 2 });
+    const flip = good.slice();
+    flip[1000]! ^= 0x40;
+    const bad: Array<[string, Uint8Array, RegExp]> = [
+      ["bad-crc", flip, /IMAGE_BAD_CRC/],
+      ["truncated", good.slice(0, good.length - 100), /IMAGE_BAD_HEADER/],
+      ["wrong-abi", buildImage(variantWasm("e2e-3"), { abiVersion: 99 }), /IMAGE_BAD_ABI/],
+      ["not-wasm", buildImage(new Uint8Array(4000).fill(0x41), { abiVersion: 2 }), /IMAGE_NOT_WASM/],
+    ];
+    for (const [name, bytes, reason] of bad) {
+      const f = join(dir, `${name}.img`);
+      writeFileSync(f, bytes);
+      for (const check of [[], ["--no-check"]]) {
+        const x = await runCli(["flash", ...port(), ...check, f], { timeoutMs: 60_000 });
+        expect(x.code, `${name} ${check.join(" ")}: ${x.stderr}`).toBe(3);
+        expect(x.stderr).toMatch(reason);
+        expect(x.stderr).toMatch(check.length ? /the board refused the image/ : /image refused before sending/);
+      }
+      expect(JSON.parse((await runCli(["info", "--json", ...port()])).stdout).image).toBe(hex8(crc32(w)));
+      expect((await runCli(["exec", ...port(), "(core/kv/get a)"])).stdout).toBe("41\n");
+    }
+  }, 120_000);
+
+  it("an image that traps at start-up does not take over: the old image keeps serving", async () => {
+    const current = JSON.parse((await runCli(["info", "--json", ...port()])).stdout).image as string;
+    const f = join(dir, "trap.wasm");
+    writeFileSync(f, trappingWasm());
+    const r = await runCli(["flash", ...port(), f], { timeoutMs: 60_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/rolled back|refused the image/);
+    const info = JSON.parse((await runCli(["info", "--json", ...port()])).stdout);
+    expect(info.image).toBe(current);
+    expect((await runCli(["exec", ...port(), "3"])).stdout).toBe("3\n");
+  }, 60_000);
+});
+
+/** Files whose last form leaves tasks waiting on multi-second timers (their output comes after the last result). */
+const TIMER_TAIL = new Set(["await.slp"]);
+
+describe.skipIf(!simExists)("run --transcript --port = the in-process transcript", () => {
+  const files = [
+    ...readdirSync(join(ROOT, "test", "transcripts")).filter((f) => f.endsWith(".slp")).map((f) => join(ROOT, "test", "transcripts", f)),
+    ...(existsSync(join(ROOT, "..", "shared", "conformance"))
+      ? readdirSync(join(ROOT, "..", "shared", "conformance")).filter((f) => f.endsWith(".slp")).map((f) => join(ROOT, "..", "shared", "conformance", f))
+      : []),
+  ]
+    .filter((f) => existsSync(f.replace(/\.slp$/, ".out")))
+    .sort();
+
+  // Whether the board reports live tasks in INFO (then idle is exact over the link; see
+  // BoardClient.settle). Without it, a task waiting on a timer longer than the quiet
+  // period is invisible: its output after the last form is not waited for.
+  let exactIdle = false;
+
+  beforeAll(async () => {
+    await buildDist();
+    simHelp = (await runCli(["sim", "--help"])).stdout;
+    const s = await startSim();
+    try {
+      const c = await openBoard(s.path, { timeoutMs: 5000 });
+      exactIdle = (await c.info()).liveTasks !== undefined;
+      await c.close();
+    } finally {
+      await s.stop();
+    }
+    if (!exactIdle) console.warn("sxs sim does not append live_tasks to INFO: idle over the link is a quiet period; trailing timer output of await.slp is not waited for");
+  }, 120_000);
+
+  for (const f of files) {
+    it.concurrent(`${basename(join(f, ".."))}/${basename(f)}`, async () => {
+      const want = readFileSync(f.replace(/\.slp$/, ".out"));
+      // a fresh board for each file (a fresh flash, so an empty K/V store), as in process
+      const s = await startSim(clockArgs("virtual"));
+      try {
+        const r = await runBytes(["run", "--transcript", "--port", s.path, f], 90_000);
+        expect(r.stderr.toString()).toBe("");
+        expect(r.code).toBe(0);
+        const got = r.stdout.toString("latin1");
+        if (!exactIdle && TIMER_TAIL.has(basename(f))) {
+          // everything up to the output of timers that outlast the quiet period
+          expect(want.toString("latin1").startsWith(got)).toBe(true);
+          const missing = want.toString("latin1").slice(got.length).split("\n").filter(Boolean);
+          expect(missing.every((l) => l.startsWith("log: "))).toBe(true);
+        } else expect(got).toBe(want.toString("latin1"));
+      } finally {
+        await s.stop();
+      }
+    }, 100_000);
+  }
+});
