@@ -554,7 +554,12 @@ static size_t board_info(sxs_fw *fw, uint8_t *o, int hello)
     size_t n = strlen(fw->cfg.firmware);
     i.fw_len = (uint8_t)(n > 255 ? 255 : n);
     memcpy(i.firmware, fw->cfg.firmware, i.fw_len);
-    return sxs_board_info_encode(&i, o);
+    size_t len = sxs_board_info_encode(&i, o);
+    /* appended after `firmware` (docs/link.md section 8): live tasks, so that a host
+       knows the board is idle only when nothing is queued and nothing runs or waits */
+    uint32_t live = stat_u32(fw, SXS_STAT_TASKS);
+    for (int k = 0; k < 4; k++) o[len + (size_t)k] = (uint8_t)(live >> (8 * k));
+    return len + 4;
 }
 
 /* ---- sessions and modes ------------------------------------------------------------------- */
@@ -608,7 +613,7 @@ static void start_session(sxs_fw *fw)
     clear_watches(fw);
     fw->session++;
     fw->last_rx_ms = fw_ms(fw);
-    uint8_t info[SXS_BOARD_INFO_MAX];
+    uint8_t info[SXS_BOARD_INFO_MAX + 4];
     size_t n = board_info(fw, info, 1);
     fw->first_hello = 0;
     /* a delimiter first: whatever text mode wrote before (the echo, a
@@ -1111,7 +1116,7 @@ static int handle(sxs_fw *fw, const sxs_link_frag *f)
         break;
     case SXS_MSG_GET_INFO:
         if (fixed(fw, f, 0, p)) {
-            uint8_t info[SXS_BOARD_INFO_MAX];
+            uint8_t info[SXS_BOARD_INFO_MAX + 4];
             size_t n = board_info(fw, info, 0);
             send_msg(fw, SXS_MSG_INFO, f->req, info, n, NULL, 0, 0);
         }
