@@ -4,7 +4,7 @@
 //
 //   node tools/bench.mjs [--quick] [--json] [--only NAME[,NAME...]]
 //
-// Sections: size, throughput, parse, memory, scaling. The image is driven through the
+// Sections: size, throughput, parse, memory, scaling, wasm3, link. The image is driven through the
 // host library's raw ABI wrapper (dist/host/image/image.js), the same path the virtual
 // board uses, minus promises.
 
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling,wasm3]
+  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling,wasm3,link]
 
 Measures the image build/sxs.wasm under V8 and prints each figure with its method and target.
   --quick   shorter runs (CI smoke)
@@ -303,7 +303,70 @@ async function sectionWasm3() {
   report("wasm3", "start to first answer", ms, "ms", "", "spawn sxs-fw, load + compile the image, answer one request, exit (HELLO comes with the link protocol)");
 }
 
-const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling, wasm3: sectionWasm3 };
+/**
+ * The serial link end to end: the host library (connectBoard) and the board side of the
+ * virtual board (LinkServer running build/sxs.wasm on an in-memory NOR flash), joined by
+ * the link emulator paced at 921600 baud with 16 ms latency each way, on real timers.
+ */
+async function sectionLink() {
+  heading("Serial link (emulator: 921600 baud 8N1, 16 ms latency each way)");
+  const lib = (f) => import(path.join(root, "dist/host", f));
+  const { createLinkPair } = await lib("link/emulator.js");
+  const { encodeFrame } = await lib("link/frame.js");
+  const { encodeMessage, execMessage, MsgType } = await lib("link/messages.js");
+  const { LinkServer } = await lib("board/link-server.js");
+  const { connectBoard, streamTransport } = await lib("client/index.js");
+  const { buildImage } = await lib("link/image-header.js");
+  const { ABI_VERSION } = await lib("image/image.js");
+  const BAUD = 921600;
+  const BPMS = BAUD / 10 / 1000; // bytes per ms on an 8N1 line
+
+  const pair = createLinkPair({ baud: BAUD, latencyMs: 16 });
+  const wasm = fs.readFileSync(imagePath);
+  const server = new LinkServer({ flash: NorFlash.memory(), install: buildImage(wasm, { abiVersion: ABI_VERSION }), bytesPerMs: BPMS });
+  server.attach((b) => pair.b.write(Buffer.from(b)));
+  pair.b.on("data", (d) => server.input(new Uint8Array(d)));
+  await server.start();
+  const client = await connectBoard(streamTransport(pair.a, { path: "emulator", baud: BAUD }), { timeoutMs: 10000 });
+  try {
+    // flash: a 32 KiB image file (the project's image padded with a custom section)
+    const target = 32768;
+    const headerLen = buildImage(wasm, { abiVersion: ABI_VERSION }).length - wasm.length;
+    const padLen = target - headerLen - wasm.length - 3; // custom section: id, 2-byte LEB size, name "pad"
+    const pad = new Uint8Array(3 + padLen);
+    pad[0] = 0;
+    pad[1] = (padLen & 0x7f) | 0x80;
+    pad[2] = padLen >> 7;
+    const body = new Uint8Array(padLen);
+    body[0] = 3;
+    body.set([0x70, 0x61, 0x64], 1); // "pad"
+    pad.set(body, 3);
+    const file = buildImage(Uint8Array.from([...wasm, ...pad]), { abiVersion: ABI_VERSION });
+    const res = await client.flash(file);
+    const wire = file.length / BPMS / 1000;
+    report("link", "flash a 32 KiB image", res.commitSeconds / wire, "x raw wire time", "<= 1.25", `client.flash(${file.length.toLocaleString("en-US")}-byte image file): ${res.commitSeconds.toFixed(3)} s from FLASH_BEGIN to the answered commit (CRC and load checks included) vs ${wire.toFixed(3)} s for its bytes on the wire; ${(res.rate / 1024).toFixed(1)} KiB/s; back up with the new image after ${res.totalSeconds?.toFixed(3)} s`);
+
+    // 20-byte commands, pipelined
+    const n = quick ? 1000 : 4000;
+    const text = (i) => `(core/kv/get k${String(i % 100000).padStart(5, "0")})`;
+    if (text(1).length !== 20) throw new Error("the command is not 20 bytes");
+    const frameBytes = encodeFrame({ type: MsgType.EXEC, flags: 0, seq: 0, ack: 0, credit: 0, req: 1, payload: encodeMessage(execMessage(1, 0, text(1))).payload }).length;
+    const t0 = performance.now();
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => client.exec(text(i), { timeoutMs: 60000 })));
+    const sec = (performance.now() - t0) / 1000;
+    const expected = '@"core/kv/get: key not found"';
+    const wrong = answers.find((a) => a !== expected);
+    if (wrong !== undefined) throw new Error(`link bench: unexpected answer ${wrong}`);
+    const lineMax = (BPMS * 1000) / frameBytes;
+    report("link", "20-byte commands over the link", n / sec / lineMax, "of what the wire carries", ">= 0.8", `${n.toLocaleString("en-US")} EXECs of ${text(1)} sent at once through client.exec: ${Math.round(n / sec).toLocaleString("en-US")} commands/s answered; the wire carries ${Math.round(lineMax).toLocaleString("en-US")}/s of these ${frameBytes}-byte frames`);
+  } finally {
+    await client.close();
+    server.close();
+    pair.close();
+  }
+}
+
+const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling, wasm3: sectionWasm3, link: sectionLink };
 if (!json) console.log(`sxs bench (${quick ? "quick" : "full"}) — node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, fn] of Object.entries(sections)) {
   if (only && !only.has(name)) continue;

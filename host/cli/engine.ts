@@ -1,20 +1,22 @@
 // --engine: which Wasm engine runs the image. `v8` is the in-process virtual board;
-// `wasm3` is the Linux build of the firmware (firmware/), i.e. the engine the board runs.
-// For now the wasm3 engine runs transcripts through the firmware's own transcript mode
-// over stdio; the serial path comes with the link protocol (docs/link.md).
+// `wasm3` is the Linux build of the firmware (firmware/), the engine the board runs. For
+// run, exec and repl the firmware is started on a pseudo-terminal (`sxs-fw --pty`) and
+// reached over the serial link exactly as a board on --port: the same client, frames and
+// flow control, only the other end is the C firmware.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { packageRoot } from "../image/image.js";
-import { intOption, stringOption } from "./args.js";
+import { createInterface } from "node:readline";
+import { defaultImagePath, packageRoot } from "../image/image.js";
+import { flag, intOption, stringOption } from "./args.js";
 import { ExitCode, UsageError, type CliIO, type OptionSpec, type ParsedArgs } from "./command.js";
 
 export const ENGINE_OPTION: OptionSpec = {
   name: "engine",
   type: "string",
   valueName: "ENGINE",
-  description: "v8 (the in-process virtual board, default) or wasm3 (the Linux firmware: npm run build:firmware)",
+  description: "v8 (the in-process virtual board, default) or wasm3 (the Linux firmware on a pty: npm run build:firmware)",
 };
 
 export type Engine = "v8" | "wasm3";
@@ -30,29 +32,101 @@ export function firmwarePath(): string {
   return process.env.SXS_FIRMWARE ?? join(packageRoot(), "firmware", "target", "release", "sxs-fw");
 }
 
-/** Runs FILE's transcript under wasm3 through the firmware; returns the exit code. */
-export async function runFirmwareTranscript(file: string, args: ParsedArgs, io: CliIO): Promise<number> {
+/**
+ * The firmware's arguments for the board options of run/exec/repl/sim: image, flash
+ * file, processors, longest input. Options it has no counterpart for are usage errors.
+ */
+export function firmwareBoardArgv(args: ParsedArgs, io: CliIO, unsupported: readonly string[]): string[] {
+  for (const o of unsupported) if (args.options[o] !== undefined) throw new UsageError(`--${o} is not supported with --engine wasm3`);
+  const argv: string[] = [];
+  const flash = stringOption(args, "flash");
+  if (flash !== undefined) argv.push("--flash", resolve(io.cwd, flash));
+  const image = stringOption(args, "image");
+  argv.push("--image", image !== undefined ? resolve(io.cwd, image) : defaultImagePath());
+  for (const o of ["processors", "max-input"]) {
+    const v = intOption(args, o);
+    if (v !== undefined) argv.push(`--${o}`, String(v));
+  }
+  return argv;
+}
+
+export interface FirmwareBoard {
+  /** The pty a tool opens. */
+  readonly path: string;
+  /** SIGTERM, then SIGKILL after 3 s; resolves when the process is gone. */
+  stop(): Promise<void>;
+  /** What the firmware wrote on stderr so far. */
+  stderr(): string;
+}
+
+/** Starts `sxs-fw --pty ARGV` and resolves with the path it prints on its first line. */
+export function startFirmwarePty(argv: string[]): Promise<FirmwareBoard> {
   const fw = firmwarePath();
-  if (!existsSync(fw)) {
-    io.stderr.write(`sxs: the wasm3 engine needs the Linux firmware at ${fw}: run npm run build:firmware\n`);
+  return new Promise((resolveBoard, reject) => {
+    const child = spawn(fw, ["--pty", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    let path: string | undefined;
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    const gone = new Promise<void>((r) => child.on("close", () => r()));
+    const lines = createInterface({ input: child.stdout });
+    const fail = (why: string): void => {
+      if (path === undefined) reject(new Error(`the firmware (${fw}) ${why}${err ? `: ${err.trim()}` : ""}`));
+    };
+    child.on("error", (e) => fail(`cannot start: ${e.message}`));
+    child.on("close", (code, signal) => fail(`exited before serving (${signal ?? `exit ${code}`})`));
+    lines.once("line", (first) => {
+      const m = /(\/dev\/\S+)/.exec(first);
+      if (!m) {
+        child.kill("SIGKILL");
+        fail(`printed no pty path (${JSON.stringify(first)})`);
+        return;
+      }
+      path = m[1]!;
+      resolveBoard({
+        path,
+        stderr: () => err,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+          await gone;
+          clearTimeout(t);
+        },
+      });
+    });
+  });
+}
+
+/** Board options with no counterpart in the firmware's pty mode. */
+const WASM3_UNSUPPORTED = ["max-steps", "safe-mode"];
+/** Options that describe the board and so do not go on to the link (see VIRTUAL_ONLY). */
+const BOARD_ONLY = ["processors", "max-input", "max-steps", "engine", "flash", "safe-mode"];
+
+/**
+ * Runs a command body on the engine --engine names: with v8 (or --port) as it is; with
+ * wasm3, on a fresh firmware process behind a pty, given to the body as --port.
+ */
+export async function withEngine(args: ParsedArgs, io: CliIO, body: (args: ParsedArgs) => Promise<number>): Promise<number> {
+  if (engineOption(args) === "v8") return body(args);
+  if (stringOption(args, "port") !== undefined) throw new UsageError("--engine does not go with --port (the board runs its own engine)");
+  if (flag(args, "reset")) throw new UsageError("--reset needs --port");
+  const argv = firmwareBoardArgv(args, io, WASM3_UNSUPPORTED);
+  if (!existsSync(firmwarePath())) {
+    io.stderr.write(`sxs: the wasm3 engine needs the Linux firmware at ${firmwarePath()}: run npm run build:firmware\n`);
     return ExitCode.BOARD;
   }
-  const argv = ["--transcript", resolve(io.cwd, file)];
-  const image = stringOption(args, "image");
-  argv.push("--image", image !== undefined ? resolve(io.cwd, image) : join(packageRoot(), "build", "sxs.wasm"));
-  const processors = intOption(args, "processors");
-  if (processors !== undefined) argv.push("--processors", String(processors));
-  const maxInput = intOption(args, "max-input");
-  if (maxInput !== undefined) argv.push("--max-input", String(maxInput));
-  if (intOption(args, "max-steps") !== undefined) throw new UsageError("--max-steps is not supported with --engine wasm3 yet");
-  return await new Promise<number>((done) => {
-    const child = spawn(fw, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (chunk: Buffer) => io.stdout.write(chunk));
-    child.stderr.on("data", (chunk: Buffer) => io.stderr.write(chunk));
-    child.on("error", (e) => {
-      io.stderr.write(`sxs: cannot start ${fw}: ${e.message}\n`);
-      done(ExitCode.BOARD);
-    });
-    child.on("close", (code) => done(code === 0 ? ExitCode.OK : ExitCode.BOARD));
-  });
+  let board: FirmwareBoard;
+  try {
+    board = await startFirmwarePty(argv);
+  } catch (e) {
+    io.stderr.write(`sxs: ${(e as Error).message}\n`);
+    return ExitCode.BOARD;
+  }
+  const options = { ...args.options };
+  for (const o of BOARD_ONLY) delete options[o];
+  options["port"] = board.path;
+  try {
+    return await body({ ...args, options });
+  } finally {
+    await board.stop();
+  }
 }

@@ -4,8 +4,9 @@
 import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure } from "../client/cli-support.js";
 import type { BoardTarget } from "../client/target.js";
 import { flag, intOption, listOption } from "./args.js";
+import { ENGINE_OPTION, withEngine } from "./engine.js";
 import { BOARD_OPTIONS, parseWatch, readSource } from "./board-options.js";
-import { ExitCode, UsageError, type CliCommand } from "./command.js";
+import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
 import { formatEvent, formatLog, isErrorValue, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
 
 export const exec: CliCommand = {
@@ -18,6 +19,7 @@ export const exec: CliCommand = {
     { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also show events on channel CH (A..F) and TOPIC (or *)" },
     ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
+    ENGINE_OPTION,
   ],
   details: [
     "Several arguments are joined with spaces into one request; `-` reads it from stdin.",
@@ -28,55 +30,59 @@ export const exec: CliCommand = {
     "Exit codes: 0 ok, 1 the result is an error value (@...), 2 usage error, 3 board failure.",
   ].join("\n"),
 
-  async run(args, io) {
-    if (args.positionals.length === 0) throw new UsageError("missing FORM");
-    const json = flag(args, "json");
-    const processor = intOption(args, "processor") ?? 0;
-    const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
-    const text: Uint8Array | string =
-      args.positionals.length === 1 && args.positionals[0] === "-" ? await readSource(io, "-") : args.positionals.join(" ");
-    const style = makeStyle(!json && useColour(io.stdout, io.env));
-    const errStyle = makeStyle(!json && useColour(io.stderr, io.env));
-
-    let board: BoardTarget;
-    try {
-      board = await openTarget(args, io, "real");
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    }
-    if (processor >= board.processors) {
-      await board.close();
-      throw new UsageError(`no processor ${processor} (the board has ${board.processors}${board.kind === "virtual" ? "; see --processors" : ""})`);
-    }
-    const err = (s: string): void => void io.stderr.write(s);
-    board.on("log", (t) => err(json ? jsonLine({ log: t }) : formatLog(errStyle, t) + "\n"));
-    board.on("event", (channel, topic, payload) =>
-      err(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(errStyle, channel, topic, payload) + "\n"),
-    );
-    let interrupts = 0;
-    let stopped = false;
-    const offInterrupt = io.onInterrupt(() => {
-      interrupts++;
-      if (interrupts === 1 && board.pending().length > 0) {
-        board.interrupt();
-        return;
-      }
-      stopped = true;
-      void board.close();
-    });
-    try {
-      for (const w of watches) await board.watch(w.channel, w.topic, true);
-      const value = await board.exec(text, { processor });
-      await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
-      await board.drain();
-      if (stopped) return ExitCode.INTERRUPTED;
-      return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
-    } catch (e) {
-      if (stopped) return ExitCode.INTERRUPTED;
-      return reportLinkFailure(io, e);
-    } finally {
-      offInterrupt();
-      await board.close();
-    }
+  run(args, io) {
+    return withEngine(args, io, (a) => execOn(a, io));
   },
 };
+
+async function execOn(args: ParsedArgs, io: CliIO): Promise<number> {
+  if (args.positionals.length === 0) throw new UsageError("missing FORM");
+  const json = flag(args, "json");
+  const processor = intOption(args, "processor") ?? 0;
+  const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
+  const text: Uint8Array | string =
+    args.positionals.length === 1 && args.positionals[0] === "-" ? await readSource(io, "-") : args.positionals.join(" ");
+  const style = makeStyle(!json && useColour(io.stdout, io.env));
+  const errStyle = makeStyle(!json && useColour(io.stderr, io.env));
+
+  let board: BoardTarget;
+  try {
+    board = await openTarget(args, io, "real");
+  } catch (e) {
+    return reportLinkFailure(io, e);
+  }
+  if (processor >= board.processors) {
+    await board.close();
+    throw new UsageError(`no processor ${processor} (the board has ${board.processors}${board.kind === "virtual" ? "; see --processors" : ""})`);
+  }
+  const err = (s: string): void => void io.stderr.write(s);
+  board.on("log", (t) => err(json ? jsonLine({ log: t }) : formatLog(errStyle, t) + "\n"));
+  board.on("event", (channel, topic, payload) =>
+    err(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(errStyle, channel, topic, payload) + "\n"),
+  );
+  let interrupts = 0;
+  let stopped = false;
+  const offInterrupt = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts === 1 && board.pending().length > 0) {
+      board.interrupt();
+      return;
+    }
+    stopped = true;
+    void board.close();
+  });
+  try {
+    for (const w of watches) await board.watch(w.channel, w.topic, true);
+    const value = await board.exec(text, { processor });
+    await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
+    await board.drain();
+    if (stopped) return ExitCode.INTERRUPTED;
+    return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
+  } catch (e) {
+    if (stopped) return ExitCode.INTERRUPTED;
+    return reportLinkFailure(io, e);
+  } finally {
+    offInterrupt();
+    await board.close();
+  }
+}

@@ -15,8 +15,9 @@ import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure } from "../client/
 import { LinkError } from "../client/errors.js";
 import { localSplitter, VirtualTarget, type BoardTarget } from "../client/target.js";
 import { flag, intOption, stringOption } from "./args.js";
+import { ENGINE_OPTION, withEngine } from "./engine.js";
 import { BOARD_OPTIONS, parseWatch } from "./board-options.js";
-import { ExitCode, UsageError, type CliCommand, type CliIO } from "./command.js";
+import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
 import { formatEvent, formatLog, formatResult, makeStyle, useColour, type Style } from "./output.js";
 
 const PROMPT = "sxs> ";
@@ -43,6 +44,7 @@ export const repl: CliCommand = {
     { name: "no-history", type: "boolean", description: "do not read or write a history file" },
     ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
+    ENGINE_OPTION,
   ],
   details: [
     "Each input is one request; it may span lines while a bracket or string is open.",
@@ -57,37 +59,41 @@ export const repl: CliCommand = {
     "when an input is unfinished.",
   ].join("\n"),
 
-  async run(args, io) {
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
-    let board: BoardTarget;
-    let splitter: VirtualBoard;
-    try {
-      board = await openTarget(args, io, "real");
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    }
-    if (board instanceof VirtualTarget) splitter = board.board;
-    else {
-      try {
-        const image = stringOption(args, "image");
-        splitter = await localSplitter(image !== undefined ? resolve(io.cwd, image) : undefined);
-      } catch (e) {
-        await board.close();
-        return reportLinkFailure(io, e);
-      }
-    }
-    const processor = intOption(args, "processor") ?? 0;
-    if (processor >= board.processors) {
-      await board.close();
-      if (board.kind === "link") splitter.close();
-      throw new UsageError(`no processor ${processor} (the board has ${board.processors}${board.kind === "virtual" ? "; see --processors" : ""})`);
-    }
-    // --history FILE, else $SXS_HISTORY (empty: none), else ~/.sxs_history; --no-history: none.
-    const named = stringOption(args, "history") ?? io.env.SXS_HISTORY ?? join(homedir(), ".sxs_history");
-    const historyFile = flag(args, "no-history") || named === "" ? null : resolve(io.cwd, named);
-    return new Repl(board, splitter, io, processor, historyFile).start();
+  run(args, io) {
+    return withEngine(args, io, (a) => replOn(a, io));
   },
 };
+
+async function replOn(args: ParsedArgs, io: CliIO): Promise<number> {
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
+  let board: BoardTarget;
+  let splitter: VirtualBoard;
+  try {
+    board = await openTarget(args, io, "real");
+  } catch (e) {
+    return reportLinkFailure(io, e);
+  }
+  if (board instanceof VirtualTarget) splitter = board.board;
+  else {
+    try {
+      const image = stringOption(args, "image");
+      splitter = await localSplitter(image !== undefined ? resolve(io.cwd, image) : undefined);
+    } catch (e) {
+      await board.close();
+      return reportLinkFailure(io, e);
+    }
+  }
+  const processor = intOption(args, "processor") ?? 0;
+  if (processor >= board.processors) {
+    await board.close();
+    if (board.kind === "link") splitter.close();
+    throw new UsageError(`no processor ${processor} (the board has ${board.processors}${board.kind === "virtual" ? "; see --processors" : ""})`);
+  }
+  // --history FILE, else $SXS_HISTORY (empty: none), else ~/.sxs_history; --no-history: none.
+  const named = stringOption(args, "history") ?? io.env.SXS_HISTORY ?? join(homedir(), ".sxs_history");
+  const historyFile = flag(args, "no-history") || named === "" ? null : resolve(io.cwd, named);
+  return new Repl(board, splitter, io, processor, historyFile).start();
+}
 
 class Repl {
   private readonly tty: boolean;

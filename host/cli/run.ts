@@ -9,8 +9,8 @@ import { localSplitter, type BoardTarget } from "../client/target.js";
 import { transcriptOverLink } from "../client/transcript.js";
 import { flag, listOption, stringOption } from "./args.js";
 import { BOARD_OPTIONS, boardOptions, parseWatch, readSource, reportFailure } from "./board-options.js";
-import { ExitCode, UsageError, type CliCommand } from "./command.js";
-import { ENGINE_OPTION, engineOption, runFirmwareTranscript } from "./engine.js";
+import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
+import { ENGINE_OPTION, withEngine } from "./engine.js";
 import { formatEvent, formatResult, isErrorValue, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
 
 export const run: CliCommand = {
@@ -33,6 +33,9 @@ export const run: CliCommand = {
     "Exit codes: 0 ok, 1 the script returned an error value, 2 usage error, 3 board failure.",
     "With --transcript the exit code is 0 whatever the values (the transcript is the output).",
     "",
+    "With --engine wasm3 a fresh Linux firmware (wasm3) is started on a pseudo-terminal",
+    "and the script runs on it over the serial link, as with --port.",
+    "",
     "With --port the script runs on that board, whose state is kept (it is not a fresh",
     "board). --transcript then sends each form as its own request and waits after each",
     "result until the board is idle (INFO round trips); a local image (--image) cuts the",
@@ -46,96 +49,97 @@ export const run: CliCommand = {
     const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
     if (transcript && json) throw new UsageError("--json and --transcript do not go together");
     if (transcript && watches.length > 0) throw new UsageError("--watch and --transcript do not go together");
-    if (portOption(args) !== undefined && args.options["engine"] !== undefined)
-      throw new UsageError("--engine does not go with --port (the board runs its own engine)");
-    if (engineOption(args) === "wasm3") {
-      if (!transcript) throw new UsageError("--engine wasm3 runs transcripts only for now (add --transcript)");
-      if (args.positionals[0] === "-") throw new UsageError("--engine wasm3 needs a FILE, not -");
-      return await runFirmwareTranscript(args.positionals[0]!, args, io);
-    }
     const source = await readSource(io, args.positionals[0]!);
-
-    if (transcript && portOption(args) !== undefined) {
-      for (const o of VIRTUAL_ONLY)
-        if (args.options[o] !== undefined) throw new UsageError(`--${o} is for the in-process virtual board; it does not go with --port`);
-      let splitter: VirtualBoard | undefined;
-      let client: BoardClient | undefined;
-      let offInterrupt: (() => void) | undefined;
-      try {
-        const image = stringOption(args, "image");
-        splitter = await localSplitter(image !== undefined ? resolve(io.cwd, image) : undefined);
-        client = await openClient(args, io);
-        const c = client;
-        let presses = 0;
-        offInterrupt = io.onInterrupt(() => {
-          // First Ctrl-C: interrupt what runs (the transcript goes on); second: stop.
-          if (++presses === 1 && c.pending().length > 0) void c.interrupt(0).catch(() => {});
-          else void c.close();
-        });
-        await transcriptOverLink(client, source, (chunk) => io.stdout.write(chunk), splitter);
-      } catch (e) {
-        if (client && !client.alive && !client.failure) return ExitCode.INTERRUPTED;
-        return reportLinkFailure(io, e);
-      } finally {
-        offInterrupt?.();
-        splitter?.close();
-        await client?.close();
-      }
-      await writeAsync(io.stdout, "");
-      return ExitCode.OK;
-    }
-
-    if (transcript) {
-      const { clock: _clock, ...opts } = boardOptions(args, io, "virtual");
-      try {
-        await runTranscript(source, (chunk) => io.stdout.write(chunk), opts);
-      } catch (e) {
-        return reportFailure(io, e);
-      }
-      await writeAsync(io.stdout, "");
-      return ExitCode.OK;
-    }
-
-    const style = makeStyle(!json && useColour(io.stdout, io.env));
-    let board: BoardTarget;
-    try {
-      board = await openTarget(args, io, "real");
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    }
-    const out = (s: string): void => void io.stdout.write(s);
-    board.on("log", (text) => out(json ? jsonLine({ log: text }) : text + "\n"));
-    board.on("event", (channel, topic, payload) =>
-      out(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(style, channel, topic, payload) + "\n"),
-    );
-    let interrupts = 0;
-    let stopped = false;
-    const offInterrupt = io.onInterrupt(() => {
-      interrupts++;
-      if (interrupts === 1 && board.pending().length > 0) {
-        board.interrupt();
-        return;
-      }
-      stopped = true;
-      void board.close();
-    });
-    try {
-      for (const w of watches) await board.watch(w.channel, w.topic, true);
-      const sub = board.submit(source);
-      board.on("result", (req, text) => {
-        if (req === sub.req) out(json ? jsonLine({ result: text }) : formatResult(style, text) + "\n");
-      });
-      const value = await sub.result;
-      await board.drain();
-      await writeAsync(io.stdout, "");
-      if (stopped) return ExitCode.INTERRUPTED;
-      return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
-    } catch (e) {
-      if (stopped) return ExitCode.INTERRUPTED;
-      return reportLinkFailure(io, e);
-    } finally {
-      offInterrupt();
-      await board.close();
-    }
+    return withEngine(args, io, (a) => runOn(a, io, source, { transcript, json, watches }));
   },
 };
+
+async function runOn(
+  args: ParsedArgs,
+  io: CliIO,
+  source: Uint8Array,
+  { transcript, json, watches }: { transcript: boolean; json: boolean; watches: ReturnType<typeof parseWatch>[] },
+): Promise<number> {
+  if (transcript && portOption(args) !== undefined) {
+    for (const o of VIRTUAL_ONLY)
+      if (args.options[o] !== undefined) throw new UsageError(`--${o} is for the in-process virtual board; it does not go with --port`);
+    let splitter: VirtualBoard | undefined;
+    let client: BoardClient | undefined;
+    let offInterrupt: (() => void) | undefined;
+    try {
+      const image = stringOption(args, "image");
+      splitter = await localSplitter(image !== undefined ? resolve(io.cwd, image) : undefined);
+      client = await openClient(args, io);
+      const c = client;
+      let presses = 0;
+      offInterrupt = io.onInterrupt(() => {
+        // First Ctrl-C: interrupt what runs (the transcript goes on); second: stop.
+        if (++presses === 1 && c.pending().length > 0) void c.interrupt(0).catch(() => {});
+        else void c.close();
+      });
+      await transcriptOverLink(client, source, (chunk) => io.stdout.write(chunk), splitter);
+    } catch (e) {
+      if (client && !client.alive && !client.failure) return ExitCode.INTERRUPTED;
+      return reportLinkFailure(io, e);
+    } finally {
+      offInterrupt?.();
+      splitter?.close();
+      await client?.close();
+    }
+    await writeAsync(io.stdout, "");
+    return ExitCode.OK;
+  }
+
+  if (transcript) {
+    const { clock: _clock, ...opts } = boardOptions(args, io, "virtual");
+    try {
+      await runTranscript(source, (chunk) => io.stdout.write(chunk), opts);
+    } catch (e) {
+      return reportFailure(io, e);
+    }
+    await writeAsync(io.stdout, "");
+    return ExitCode.OK;
+  }
+
+  const style = makeStyle(!json && useColour(io.stdout, io.env));
+  let board: BoardTarget;
+  try {
+    board = await openTarget(args, io, "real");
+  } catch (e) {
+    return reportLinkFailure(io, e);
+  }
+  const out = (s: string): void => void io.stdout.write(s);
+  board.on("log", (text) => out(json ? jsonLine({ log: text }) : text + "\n"));
+  board.on("event", (channel, topic, payload) =>
+    out(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(style, channel, topic, payload) + "\n"),
+  );
+  let interrupts = 0;
+  let stopped = false;
+  const offInterrupt = io.onInterrupt(() => {
+    interrupts++;
+    if (interrupts === 1 && board.pending().length > 0) {
+      board.interrupt();
+      return;
+    }
+    stopped = true;
+    void board.close();
+  });
+  try {
+    for (const w of watches) await board.watch(w.channel, w.topic, true);
+    const sub = board.submit(source);
+    board.on("result", (req, text) => {
+      if (req === sub.req) out(json ? jsonLine({ result: text }) : formatResult(style, text) + "\n");
+    });
+    const value = await sub.result;
+    await board.drain();
+    await writeAsync(io.stdout, "");
+    if (stopped) return ExitCode.INTERRUPTED;
+    return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
+  } catch (e) {
+    if (stopped) return ExitCode.INTERRUPTED;
+    return reportLinkFailure(io, e);
+  } finally {
+    offInterrupt();
+    await board.close();
+  }
+}

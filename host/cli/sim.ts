@@ -2,7 +2,7 @@
 // path a tool should open (nothing comes before it); the board serves the link of
 // docs/link.md there until SIGINT, SIGTERM or the end of stdin.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, fstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,7 +13,7 @@ import { buildImage, IMAGE_MAGIC } from "../link/image-header.js";
 import { ABI_VERSION, defaultImagePath, packageRoot } from "../image/image.js";
 import { flag, intOption, stringOption } from "./args.js";
 import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
-import { firmwarePath } from "./engine.js";
+import { firmwareBoardArgv, firmwarePath } from "./engine.js";
 import { jsonLine } from "./output.js";
 
 export const sim: CliCommand = {
@@ -29,7 +29,7 @@ export const sim: CliCommand = {
     { name: "link-idle", type: "integer", valueName: "MS", min: 0, max: 2 ** 31 - 1, description: "back to text mode after MS without a frame (default 30000; 0 never)" },
     { name: "clock", type: "string", valueName: "CLOCK", description: "real (default) or virtual: time jumps to the next timer when idle, as in transcripts" },
     { name: "json", type: "boolean", description: "after the path, report boots, sessions and flashing as JSON lines on stdout" },
-    { name: "engine", type: "string", valueName: "ENGINE", description: "v8 (this process, default) or wasm3 (the Linux firmware, if it has --pty)" },
+    { name: "engine", type: "string", valueName: "ENGINE", description: "v8 (this process, default) or wasm3 (the Linux firmware: npm run build:firmware)" },
   ],
   details: [
     "The first line of stdout is the path of the pseudo-terminal to open (/dev/pts/N):",
@@ -186,23 +186,10 @@ async function runFirmwareSim(args: ParsedArgs, io: CliIO): Promise<number> {
     io.stderr.write(`sxs sim: --engine wasm3 needs the Linux firmware at ${fw}: run npm run build:firmware\n`);
     return ExitCode.BOARD;
   }
-  const help = spawnSync(fw, ["--help"], { encoding: "utf8", timeout: 10000 });
-  if (!`${help.stdout ?? ""}${help.stderr ?? ""}`.includes("--pty")) {
-    io.stderr.write(`sxs sim: the firmware at ${fw} has no --pty option yet (rebuild it with npm run build:firmware once it does); use --engine v8\n`);
-    return ExitCode.BOARD;
-  }
   if (flag(args, "json")) throw new UsageError("--json is not supported with --engine wasm3");
-  const argv = ["--pty"];
-  const flashOpt = stringOption(args, "flash");
-  if (flashOpt !== undefined) argv.push("--flash", resolve(io.cwd, flashOpt));
-  const image = stringOption(args, "image");
-  argv.push("--image", image !== undefined ? resolve(io.cwd, image) : defaultImagePath());
-  for (const o of ["processors", "max-input"]) {
-    const v = intOption(args, o);
-    if (v !== undefined) argv.push(`--${o}`, String(v));
-  }
-  for (const o of ["max-steps", "link-idle", "clock"])
-    if (args.options[o] !== undefined) throw new UsageError(`--${o} is not supported with --engine wasm3`);
+  const argv = ["--pty", ...firmwareBoardArgv(args, io, ["max-steps", "clock", "safe-mode"])];
+  const idle = intOption(args, "link-idle");
+  if (idle !== undefined) argv.push("--link-idle", String(idle));
   const child = spawn(fw, argv, { stdio: ["ignore", "pipe", "pipe"] });
   child.stderr.on("data", (d: Buffer) => io.stderr.write(d));
   const lines = createInterface({ input: child.stdout });

@@ -13,6 +13,11 @@ import { BIN, IMAGE, ROOT, runCli, tempDir } from "../host/helpers.js";
 import { buildDist } from "./dist.js";
 
 const simExists = existsSync(join(ROOT, "host", "cli", "sim.ts"));
+// The engines behind `sxs sim`: V8 in process, and wasm3 in the Linux firmware (built by
+// npm run build when cargo is there; in CI a missing firmware fails instead of skipping).
+const fwBuilt = existsSync(join(ROOT, "firmware", "target", "release", "sxs-fw"));
+const ENGINES = ["v8", ...(fwBuilt || process.env.CI === "true" ? ["wasm3"] : [])] as const;
+if (!ENGINES.includes("wasm3")) console.warn("test/client/e2e-sim: the Linux firmware is not built (npm run build:firmware); the wasm3 board is not tested");
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,7 +125,7 @@ function trappingWasm(): Uint8Array {
   }
 }
 
-describe.skipIf(!simExists)("end to end against `sxs sim` over a pty", () => {
+describe.skipIf(!simExists).each(ENGINES)("end to end against `sxs sim --engine %s` over a pty", (engine) => {
   let dir: string;
   let sim: SimProc;
 
@@ -128,7 +133,7 @@ describe.skipIf(!simExists)("end to end against `sxs sim` over a pty", () => {
     await buildDist();
     dir = tempDir("sxs-e2e");
     simHelp = (await runCli(["sim", "--help"])).stdout;
-    sim = await startSim(clockArgs("real"));
+    sim = await startSim(engine === "v8" ? clockArgs("real") : ["--engine", "wasm3"]);
   }, 120_000);
 
   afterAll(async () => {
@@ -308,4 +313,18 @@ describe.skipIf(!simExists)("run --transcript --port = the in-process transcript
       }
     }, 100_000);
   }
+
+  // the wasm3 board: `sxs run --engine wasm3 --transcript` starts the Linux firmware on a
+  // pty and runs the file over the serial link (the firmware reports live tasks, so idle
+  // is exact and the trailing timer output of await.slp is waited for)
+  if (ENGINES.includes("wasm3"))
+    for (const f of files) {
+      it.concurrent(`--engine wasm3: ${basename(join(f, ".."))}/${basename(f)}`, async () => {
+        const want = readFileSync(f.replace(/\.slp$/, ".out"));
+        const r = await runBytes(["run", "--engine", "wasm3", "--transcript", f], 90_000);
+        expect(r.stderr.toString()).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.stdout.toString("latin1")).toBe(want.toString("latin1"));
+      }, 100_000);
+    }
 });
