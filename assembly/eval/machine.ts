@@ -6,7 +6,7 @@
 
 import * as M from "../gen/messages";
 import { msgLen } from "../gen/messages";
-import { MAX_DEPTH } from "../limits";
+import { MAX_DEPTH, MAX_FRAMES } from "../limits";
 import { free } from "../mem/heap";
 import { textNew, textMsg, textBytes, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
@@ -111,6 +111,11 @@ export function fail(t: usize, msg: i32): i32 {
   return setError(t, v);
 }
 
+/** A frame could not be pushed: the frame limit (nesting), or no memory to grow the stack. */
+function noFrame(t: usize): i32 {
+  return fail(t, <i32>tNFrames(t) >= MAX_FRAMES ? M.NESTING_TOO_DEEP : M.OUT_OF_MEMORY);
+}
+
 /** Fails with @"CMD: MESSAGE". */
 export function failCmd(t: usize, cmd: i32, msg: i32): i32 {
   let x = textNew(48);
@@ -194,7 +199,7 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
       return setError(t, e);
     }
     let f = pushFrameSlot(t);
-    if (!f) return fail(t, M.NESTING_TOO_DEEP);
+    if (!f) return noFrame(t);
     frameInit(f, K_CALL, <u8>cmd, level, v, ctx);
     return A_CONT;
   }
@@ -214,7 +219,7 @@ export function pushSeq(t: usize, body: Value, ctx: usize, level: i32, hold: usi
   let f = pushFrameSlot(t);
   if (!f) {
     if (hold) releaseBuf(hold);
-    return fail(t, M.NESTING_TOO_DEEP);
+    return noFrame(t);
   }
   frameInit(f, K_SEQ, 0, level, body, ctx);
   store<u32>(f, <u32>hold, 16);
@@ -226,7 +231,7 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
   let f = pushFrameSlot(t);
   if (!f) {
     if (hold) releaseBuf(hold);
-    return fail(t, M.NESTING_TOO_DEEP);
+    return noFrame(t);
   }
   frameInit(f, K_ONE, 0, level, v, ctx);
   store<u32>(f, <u32>hold, 16);

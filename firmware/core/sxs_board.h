@@ -53,6 +53,13 @@ int sxs_board_flash_read(sxs_partition part, uint32_t off, void *buf, uint32_t l
 int sxs_board_flash_write(sxs_partition part, uint32_t off, const void *buf, uint32_t len);
 /* Erase whole sectors to 0xFF: off and len multiples of SXS_FLASH_SECTOR. */
 int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len);
+/* A read-only view of len bytes of flash, or NULL where the board cannot map it (the
+ * caller then reads into RAM).  The core maps an image slot only while the engine
+ * compiles it, so a board with memory-mapped flash (ESP32: esp_partition_mmap) needs
+ * no RAM for the Wasm bytes.  Valid until sxs_board_flash_unmap; the range is not
+ * written meanwhile. */
+const void *sxs_board_flash_map(sxs_partition part, uint32_t off, uint32_t len);
+void sxs_board_flash_unmap(const void *view);
 
 /* ---- reset ---- */
 

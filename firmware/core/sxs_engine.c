@@ -46,7 +46,7 @@ struct sxs_engine {
     IM3Runtime rt;
     IM3Module mod; /* owned by rt once loaded */
     int loaded;
-    uint8_t *image;
+    uint8_t *image; /* owned Wasm bytes, only while opening */
     IM3Function fn[X_COUNT];
     sxs_m3_import imports[I_COUNT];
     sxs_host_ops ops;
@@ -201,17 +201,17 @@ static const char *open_image(sxs_engine **out, const uint8_t *image, uint8_t *o
         return fail(e, err, err_cap, "image rejected: %s%s", chk.first,
                     chk.unsupported > 1 ? " (and more)" : "");
 
-    /* 2. parse and load (wasm3 keeps pointers into the bytes: keep a copy) */
-    if (!e->image) {
-        e->image = malloc(len ? len : 1);
-        if (!e->image) return fail(e, err, err_cap, "%s%s", "out of memory", "");
-        memcpy(e->image, image, len);
-    }
+    /* 2. parse and load.  wasm3 keeps pointers into the bytes, but only uses them
+     *    while loading (globals, data and element segments) and compiling (function
+     *    bodies); names are copied.  Everything is compiled in step 4, so the bytes are
+     *    not needed once this function returns: borrowed bytes are not copied, owned
+     *    ones are freed at the end (on a board without PSRAM that is the ~32 KB that
+     *    decides whether the engine fits; firmware/ports/esp32/README.md). */
     e->env = m3_NewEnvironment();
     if (!e->env) return fail(e, err, err_cap, "%s%s", "out of memory", "");
     e->rt = m3_NewRuntime(e->env, cfg && cfg->stack_bytes ? cfg->stack_bytes : 64 * 1024, NULL);
     if (!e->rt) return fail(e, err, err_cap, "%s%s", "out of memory (wasm3 runtime)", "");
-    M3Result r = m3_ParseModule(e->env, &e->mod, e->image, len);
+    M3Result r = m3_ParseModule(e->env, &e->mod, image, len);
     if (r) return fail(e, err, err_cap, "image parse: %s%s", r, "");
     r = m3_LoadModule(e->rt, e->mod);
     if (r) return fail(e, err, err_cap, "image load: %s%s", r, "");
@@ -251,6 +251,8 @@ static const char *open_image(sxs_engine **out, const uint8_t *image, uint8_t *o
         snprintf(num, sizeof num, "%d", (int)v);
         return fail(e, err, err_cap, "image ABI version %s, firmware speaks %s", num, SXS_STR(SXS_ABI_VERSION));
     }
+    free(e->image); /* compiled: wasm3 reads the bytes no more (step 2) */
+    e->image = NULL;
     *out = e;
     return NULL;
 }

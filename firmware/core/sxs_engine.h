@@ -57,13 +57,14 @@ typedef struct sxs_engine_config {
     uint32_t stack_bytes;      /* wasm3 runtime stack (its own, not the C stack) */
 } sxs_engine_config;
 
-/* Parse, load, link and compile the image.  `image` is copied.  On failure
+/* Parse, load, link and compile the image.  `image` is read only while this runs
+ * (nothing keeps it: the module is compiled before it returns).  On failure
  * *out is NULL and the message is static or in `err` (err_cap bytes). */
 const char *sxs_engine_open(sxs_engine **out, const uint8_t *image, uint32_t len,
                             const sxs_engine_config *cfg, const sxs_host_ops *ops, void *ctx,
                             char *err, uint32_t err_cap);
-/* The same, taking ownership of a malloc'd image (freed by the engine, also
- * on failure): no second copy of the module in RAM. */
+/* The same, taking ownership of a malloc'd image: the engine frees it as soon as the
+ * module is compiled (or on failure), so a running engine holds no copy of the Wasm. */
 const char *sxs_engine_open_owned(sxs_engine **out, uint8_t *image, uint32_t len, const sxs_engine_config *cfg,
                                   const sxs_host_ops *ops, void *ctx, char *err, uint32_t err_cap);
 void sxs_engine_close(sxs_engine *e);

@@ -300,38 +300,14 @@ static const char *rb_text(uint8_t r)
     }
 }
 
-/* Read the verified image of a slot into a malloc'd buffer (the Wasm only). */
-static uint8_t *read_wasm(sxs_fw *fw, int slot, sxs_image_header *h, uint8_t *reason)
-{
-    uint32_t got;
-    sxs_image_err e = sxs_slot_verify(fw->port->flash, slot, 0, SXS_ABI_VERSION, h, &got);
-    if (e) {
-        sxs_image_message(e, h, SXS_IMAGE_HEADER_LEN + h->wasm_len, SXS_ABI_VERSION, got, fw->err, sizeof fw->err);
-        *reason = e == SXS_IMG_ABI ? SXS_RB_INIT : SXS_RB_BAD_CRC;
-        return NULL;
-    }
-    uint8_t *w = malloc(h->wasm_len ? h->wasm_len : 1);
-    if (!w) {
-        snprintf(fw->err, sizeof fw->err, "out of memory for %u image bytes", (unsigned)h->wasm_len);
-        *reason = SXS_RB_LOAD;
-        return NULL;
-    }
-    if (fw->port->flash->read(fw->port->flash->ctx, sxs_slot_part(slot), SXS_IMAGE_HEADER_LEN, w, h->wasm_len)) {
-        free(w);
-        snprintf(fw->err, sizeof fw->err, "reading slot %d failed", slot);
-        *reason = SXS_RB_BAD_CRC;
-        return NULL;
-    }
-    return w;
-}
-
-/* Open the engine on the Wasm, set the limits, sxs_init.  0 or a rollback
- * reason (message in fw->err). */
-static uint8_t open_engine(sxs_fw *fw, sxs_engine **out, uint8_t *wasm, uint32_t len, int safe,
-                           const sxs_host_ops *ops)
+/* Open the engine on a Wasm (borrowed, or owned: freed by the engine), set the limits,
+ * sxs_init.  0 or a rollback reason (message in fw->err). */
+static uint8_t open_engine(sxs_fw *fw, sxs_engine **out, const uint8_t *borrowed, uint8_t *owned, uint32_t len,
+                           int safe, const sxs_host_ops *ops)
 {
     sxs_engine_config ec = { fw->cfg.stack_bytes };
-    const char *m = sxs_engine_open_owned(out, wasm, len, &ec, ops, fw, fw->err, sizeof fw->err);
+    const char *m = owned ? sxs_engine_open_owned(out, owned, len, &ec, ops, fw, fw->err, sizeof fw->err)
+                          : sxs_engine_open(out, borrowed, len, &ec, ops, fw, fw->err, sizeof fw->err);
     if (m) {
         if (m != fw->err) snprintf(fw->err, sizeof fw->err, "%s", m);
         return strncmp(fw->err, "image ABI version", 17) == 0 ? SXS_RB_INIT : SXS_RB_LOAD;
@@ -368,6 +344,38 @@ static uint8_t open_engine(sxs_fw *fw, sxs_engine **out, uint8_t *wasm, uint32_t
     return reason;
 }
 
+/* Open the engine on the verified image of a slot.  The Wasm is mapped where the flash
+ * can be (no RAM for it: sxs_board_flash_map), else read into a buffer that the engine
+ * frees as soon as it has compiled the module. */
+static uint8_t open_slot(sxs_fw *fw, int slot, sxs_engine **out, sxs_image_header *h, int safe,
+                         const sxs_host_ops *ops)
+{
+    const sxs_flash_ops *f = fw->port->flash;
+    uint32_t got;
+    sxs_image_err e = sxs_slot_verify(f, slot, 0, SXS_ABI_VERSION, h, &got);
+    if (e) {
+        sxs_image_message(e, h, SXS_IMAGE_HEADER_LEN + h->wasm_len, SXS_ABI_VERSION, got, fw->err, sizeof fw->err);
+        return e == SXS_IMG_ABI ? SXS_RB_INIT : SXS_RB_BAD_CRC;
+    }
+    const void *view = f->map && f->unmap ? f->map(f->ctx, sxs_slot_part(slot), SXS_IMAGE_HEADER_LEN, h->wasm_len) : NULL;
+    if (view) {
+        uint8_t reason = open_engine(fw, out, view, NULL, h->wasm_len, safe, ops);
+        f->unmap(f->ctx, view);
+        return reason;
+    }
+    uint8_t *w = malloc(h->wasm_len ? h->wasm_len : 1);
+    if (!w) {
+        snprintf(fw->err, sizeof fw->err, "out of memory for %u image bytes", (unsigned)h->wasm_len);
+        return SXS_RB_LOAD;
+    }
+    if (f->read(f->ctx, sxs_slot_part(slot), SXS_IMAGE_HEADER_LEN, w, h->wasm_len)) {
+        free(w);
+        snprintf(fw->err, sizeof fw->err, "reading slot %d failed", slot);
+        return SXS_RB_BAD_CRC;
+    }
+    return open_engine(fw, out, NULL, w, h->wasm_len, safe, ops);
+}
+
 /* Start the image of a slot as the running one.  With trial, also run the
  * autorun to idle within the HELLO deadline (counted from boot_start).
  * 0 or a rollback reason. */
@@ -375,9 +383,7 @@ static uint8_t start_slot(sxs_fw *fw, int slot, int trial, uint32_t boot_start)
 {
     sxs_image_header h;
     uint8_t reason = 0;
-    uint8_t *w = read_wasm(fw, slot, &h, &reason);
-    if (!w) return reason;
-    reason = open_engine(fw, &fw->e, w, h.wasm_len, fw->safe_mode, &host_ops);
+    reason = open_slot(fw, slot, &fw->e, &h, fw->safe_mode, &host_ops);
     if (reason) return reason;
     fw->running_slot = (uint8_t)slot;
     fw->image_crc = h.wasm_crc;
@@ -1061,10 +1067,9 @@ static void do_flash_commit(sxs_fw *fw, const sxs_link_frag *f)
     /* load it with the engine in a scratch instance: exports, ABI version, sxs_init */
     uint8_t reason = 0;
     int slot = fw->xfer.slot;
-    uint8_t *w = read_wasm(fw, slot, &h, &reason);
     sxs_engine *scratch = NULL;
-    if (w) reason = open_engine(fw, &scratch, w, h.wasm_len, 1, &scratch_ops);
-    if (!w || reason) {
+    reason = open_slot(fw, slot, &scratch, &h, 1, &scratch_ops);
+    if (reason) {
         fw->xfer.failed = 1;
         send_error(fw, f->req, SXS_ERR_IMAGE_REJECTED, "%s", fw->err);
         return;

@@ -16,7 +16,9 @@ static uint32_t b_size(void *c, sxs_partition p) { (void)c; return sxs_board_fla
 static int b_read(void *c, sxs_partition p, uint32_t o, void *b, uint32_t n) { (void)c; return sxs_board_flash_read(p, o, b, n); }
 static int b_write(void *c, sxs_partition p, uint32_t o, const void *b, uint32_t n) { (void)c; return sxs_board_flash_write(p, o, b, n); }
 static int b_erase(void *c, sxs_partition p, uint32_t o, uint32_t n) { (void)c; return sxs_board_flash_erase(p, o, n); }
-const sxs_flash_ops sxs_board_flash_ops = { NULL, b_size, b_read, b_write, b_erase };
+static const void *b_map(void *c, sxs_partition p, uint32_t o, uint32_t n) { (void)c; return sxs_board_flash_map(p, o, n); }
+static void b_unmap(void *c, const void *v) { (void)c; sxs_board_flash_unmap(v); }
+const sxs_flash_ops sxs_board_flash_ops = { NULL, b_size, b_read, b_write, b_erase, b_map, b_unmap };
 
 /* ---- boot record ---- */
 

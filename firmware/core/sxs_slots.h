@@ -26,6 +26,9 @@ typedef struct sxs_flash_ops {
     int (*read)(void *ctx, sxs_partition part, uint32_t off, void *buf, uint32_t len);
     int (*write)(void *ctx, sxs_partition part, uint32_t off, const void *buf, uint32_t len);
     int (*erase)(void *ctx, sxs_partition part, uint32_t off, uint32_t len);
+    /* optional (NULL: read instead): a read-only view, see sxs_board_flash_map */
+    const void *(*map)(void *ctx, sxs_partition part, uint32_t off, uint32_t len);
+    void (*unmap)(void *ctx, const void *view);
 } sxs_flash_ops;
 
 /* The board's own flash (sxs_board.h) behind sxs_flash_ops. */

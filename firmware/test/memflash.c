@@ -65,6 +65,21 @@ static int f_erase(void *c, sxs_partition p, uint32_t off, uint32_t len)
     return k == len ? 0 : SXS_FLASH_EIO;
 }
 
+static const void *f_map(void *c, sxs_partition p, uint32_t off, uint32_t len)
+{
+    memflash *m = c;
+    if (!m->mappable || m->lost || !range(m, p, off, len)) return NULL;
+    m->maps++;
+    return m->b + m->off[p] + off;
+}
+
+static void f_unmap(void *c, const void *view)
+{
+    memflash *m = c;
+    (void)view;
+    m->unmaps++;
+}
+
 void memflash_init(memflash *m, uint32_t slot_bytes, uint32_t kv_bytes)
 {
     memset(m, 0, sizeof *m);
@@ -82,6 +97,8 @@ void memflash_init(memflash *m, uint32_t slot_bytes, uint32_t kv_bytes)
     m->ops.read = f_read;
     m->ops.write = f_write;
     m->ops.erase = f_erase;
+    m->ops.map = f_map;
+    m->ops.unmap = f_unmap;
 }
 
 void memflash_free(memflash *m) { free(m->b); }

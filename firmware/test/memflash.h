@@ -16,6 +16,8 @@ typedef struct memflash {
     int64_t budget; /* bytes that may still change; < 0: no cut armed */
     int lost;
     uint32_t writes, erases;
+    int mappable;         /* offer map/unmap (views into b), as a board with mapped flash */
+    uint32_t maps, unmaps; /* views handed out and given back */
     sxs_flash_ops ops;
 } memflash;
 

@@ -949,6 +949,33 @@ static void torn_boot_increment(void)
     h_free(h);
 }
 
+/* A board whose flash can be mapped: the engine compiles the slot in place (no RAM copy
+ * of the Wasm), gives the view back, and the image serves; FLASH_COMMIT's check maps
+ * the new slot the same way. */
+static void mapped_slot(void)
+{
+    H *h = h_new(NULL);
+    if (!h->image_a) {
+        printf("     skipped: no build/sxs.wasm\n");
+        h_free(h);
+        return;
+    }
+    h->flash.mappable = 1;
+    boot(h, NULL);
+    CHECK(h->fw->e != NULL);
+    CHECK(h->flash.maps == 1 && h->flash.unmaps == 1);
+    CHECK(enter(h) != NULL);
+    exec(h, 1, "(core/kv/set m 2) (core/kv/get m)");
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 1, 1000), "2"));
+    uint32_t len = 0;
+    uint8_t *img = image_of("fake_board", &len);
+    const msg *m = flash(h, 60, img, len, sxs_crc32(img, len), 0xFF, 0);
+    CHECK(m && m->type == SXS_MSG_OK);
+    CHECK(h->flash.maps >= 2 && h->flash.maps == h->flash.unmaps);
+    free(img);
+    h_free(h);
+}
+
 static void memory_budget(void)
 {
     printf("     sizeof(sxs_fw) = %u bytes (receive window %u, retransmit buffer %u, link decode %u + encode %u)\n",
@@ -968,6 +995,7 @@ SXS_TESTS(sxs_tests_fw) = {
     { "fw: rollback (reasons 1-5, unconfirmed try, no image at all)", rollback },
     { "fw: power cut while FLASH_COMMIT writes the record, at every byte", torn_commit_record },
     { "fw: power cut while the boot counts an attempt", torn_boot_increment },
+    { "fw: a mappable flash: the slot is compiled in place, the view given back", mapped_slot },
     { "fw: memory budget", memory_budget },
     SXS_TESTS_END
 };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -229,6 +230,44 @@ int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len)
     if (flash.fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
     return sxs_flash_file_erase(&flash, parts[part].off + off, len);
+}
+
+/* A view of the flash file: mmap from the page that holds the start (mmap wants a
+ * page-aligned file offset); MAP_SHARED, so it shows what pwrite writes. */
+static struct {
+    void *base;
+    size_t len;
+    const void *view;
+} maps[4];
+
+const void *sxs_board_flash_map(sxs_partition part, uint32_t off, uint32_t len)
+{
+    if (flash.fd < 0 || !range_ok(part, off, len) || len == 0) return NULL;
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (maps[i].base) continue;
+        long page = sysconf(_SC_PAGESIZE);
+        off_t at = (off_t)parts[part].off + off;
+        off_t from = at - at % (page > 0 ? page : 4096);
+        size_t n = (size_t)(at - from) + len;
+        void *p = mmap(NULL, n, PROT_READ, MAP_SHARED, flash.fd, from);
+        if (p == MAP_FAILED) return NULL; /* the caller reads instead */
+        maps[i].base = p;
+        maps[i].len = n;
+        maps[i].view = (const uint8_t *)p + (at - from);
+        return maps[i].view;
+    }
+    return NULL;
+}
+
+void sxs_board_flash_unmap(const void *view)
+{
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (maps[i].base && maps[i].view == view) {
+            munmap(maps[i].base, maps[i].len);
+            maps[i].base = NULL;
+            return;
+        }
+    }
 }
 
 /* A soft reset re-executes the firmware with the same arguments; the line

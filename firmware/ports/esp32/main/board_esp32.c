@@ -102,6 +102,39 @@ int sxs_board_flash_read(sxs_partition part, uint32_t off, void *buf, uint32_t l
     return esp_partition_read(p, off, buf, len) == ESP_OK ? SXS_FLASH_OK : SXS_FLASH_EIO;
 }
 
+/* A view through the flash cache (the MMU maps whole 64 KiB pages; ESP-IDF rounds and
+ * returns the inner pointer).  The image slot is mapped while wasm3 compiles it, so the
+ * Wasm bytes take no RAM; ESP_PARTITION_MMAP_DATA allows byte access, as wasm3 reads. */
+static struct {
+    const void *view;
+    esp_partition_mmap_handle_t handle;
+} maps[2];
+
+const void *sxs_board_flash_map(sxs_partition part, uint32_t off, uint32_t len)
+{
+    const esp_partition_t *p = part_of(part);
+    if (!p || !range_ok(p, off, len) || len == 0) return NULL;
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (maps[i].view) continue;
+        const void *v = NULL;
+        if (esp_partition_mmap(p, off, len, ESP_PARTITION_MMAP_DATA, &v, &maps[i].handle) != ESP_OK) return NULL;
+        maps[i].view = v;
+        return v;
+    }
+    return NULL;
+}
+
+void sxs_board_flash_unmap(const void *view)
+{
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        if (maps[i].view && maps[i].view == view) {
+            esp_partition_munmap(maps[i].handle);
+            maps[i].view = NULL;
+            return;
+        }
+    }
+}
+
 #define CHUNK 256u /* one flash page; on the task stack */
 
 static int all_ff(const uint8_t *b, uint32_t n)

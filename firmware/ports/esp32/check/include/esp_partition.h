@@ -36,5 +36,11 @@ typedef struct {
 const esp_partition_t *esp_partition_find_first(esp_partition_type_t type, esp_partition_subtype_t subtype,
                                                 const char *label);
 esp_err_t esp_partition_read(const esp_partition_t *partition, size_t src_offset, void *dst, size_t size);
+typedef uint32_t esp_partition_mmap_handle_t;
+typedef enum { ESP_PARTITION_MMAP_DATA = 0, ESP_PARTITION_MMAP_INST = 1 } esp_partition_mmap_memory_t;
+esp_err_t esp_partition_mmap(const esp_partition_t *partition, size_t offset, size_t size,
+                             esp_partition_mmap_memory_t memory, const void **out_ptr,
+                             esp_partition_mmap_handle_t *out_handle);
+void esp_partition_munmap(esp_partition_mmap_handle_t handle);
 esp_err_t esp_partition_write(const esp_partition_t *partition, size_t dst_offset, const void *src, size_t size);
 esp_err_t esp_partition_erase_range(const esp_partition_t *partition, size_t offset, size_t size);
