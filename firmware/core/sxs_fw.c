@@ -645,16 +645,12 @@ static void leave_framed(sxs_fw *fw)
     prompt(fw);
 }
 
-/* ---- traps: report, then restart the image ------------------------------------------------ */
+/* ---- stopping and restarting the image ----------------------------------------------------- */
 
-static void trap(sxs_fw *fw, const char *msg)
+/* Close the running instance.  Every unanswered request of the host is lost with it and
+ * gets ERROR INTERNAL "WHAT: WHY"; so does a fragmented EXEC staged in it. */
+static void close_image(sxs_fw *fw, const char *what, const char *why)
 {
-    char m[300];
-    snprintf(m, sizeof m, "%s", msg);
-    uint32_t now = fw_ms(fw);
-    fw->quick_traps = (uint32_t)(now - fw->image_started_ms) < 2000 ? fw->quick_traps + 1 : 1;
-    int safe = fw->safe_mode || fw->quick_traps >= 3;
-    /* every unanswered request is lost with the instance */
     uint32_t n = fw->nreqs;
     int32_t ids[SXS_FW_MAX_REQUESTS];
     uint8_t text[SXS_FW_MAX_REQUESTS];
@@ -663,22 +659,23 @@ static void trap(sxs_fw *fw, const char *msg)
     fw->text_running = 0;
     sxs_engine_close(fw->e);
     fw->e = NULL;
-    if (fw->mode == SXS_FW_FRAMED) {
-        char line[400];
-        int k = snprintf(line, sizeof line, "sxs: image trapped: %s; restarting%s", m, safe && !fw->safe_mode ? " in safe mode" : "");
-        send_msg(fw, SXS_MSG_LOG, 0, NULL, 0, (const uint8_t *)line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1), 0);
-        for (uint32_t i = 0; i < n; i++)
-            if (!text[i]) send_error(fw, (uint32_t)ids[i], SXS_ERR_INTERNAL, "image trapped: %s", m);
-    } else {
-        outf(fw, "!! trap: %s\r\n", m);
-    }
-    /* restart the same image (memory-only state is lost; the K/V store comes back from flash) */
-    int slot = fw->running_slot;
     fw->running_slot = SXS_SLOT_NONE;
     fw->image_crc = 0;
-    fw->safe_mode = (uint8_t)safe;
+    if (fw->mode == SXS_FW_FRAMED)
+        for (uint32_t i = 0; i < n; i++)
+            if (!text[i]) send_error(fw, (uint32_t)ids[i], SXS_ERR_INTERNAL, "%s: %s", what, why);
+    if (fw->in.active && fw->in.type == SXS_MSG_EXEC) {
+        send_error(fw, fw->in.req, SXS_ERR_INTERNAL, "%s: %s", what, why);
+        fw->in.active = 0;
+        fw->in.skip = 1;
+    }
+}
+
+/* Start the image of `slot` again (memory-only state is lost; the K/V store comes back
+ * from flash); the session's watches carry over.  Says so when it does not come up. */
+static void restart_image(sxs_fw *fw, int slot, uint32_t now)
+{
     if (slot <= 1 && start_slot(fw, slot, 0, now) == 0) {
-        /* the session's watches carry over */
         for (uint32_t i = 0; i < fw->nwatches && fw->e; i++) {
             int32_t r;
             if (sxs_engine_watch(fw->e, fw->watches[i].channel, fw->watches[i].topic, 1, &r)) break;
@@ -690,40 +687,64 @@ static void trap(sxs_fw *fw, const char *msg)
     } else {
         outf(fw, "!! the image does not restart: %s\r\n", fw->err);
     }
-    if (fw->in.active && fw->in.type == SXS_MSG_EXEC) {
-        /* a fragmented EXEC staged in the dead instance */
-        send_error(fw, fw->in.req, SXS_ERR_INTERNAL, "image trapped: %s", m);
-        fw->in.active = 0;
-        fw->in.skip = 1;
+}
+
+/* A trap: report it, then restart the image (three quick traps: in safe mode). */
+static void trap(sxs_fw *fw, const char *msg)
+{
+    char m[300];
+    snprintf(m, sizeof m, "%s", msg);
+    uint32_t now = fw_ms(fw);
+    fw->quick_traps = (uint32_t)(now - fw->image_started_ms) < 2000 ? fw->quick_traps + 1 : 1;
+    int safe = fw->safe_mode || fw->quick_traps >= 3;
+    if (fw->mode == SXS_FW_FRAMED) {
+        char line[400];
+        int k = snprintf(line, sizeof line, "sxs: image trapped: %s; restarting%s", m, safe && !fw->safe_mode ? " in safe mode" : "");
+        send_msg(fw, SXS_MSG_LOG, 0, NULL, 0, (const uint8_t *)line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1), 0);
+    } else {
+        outf(fw, "!! trap: %s\r\n", m);
     }
+    int slot = fw->running_slot;
+    close_image(fw, "image trapped", m);
+    fw->safe_mode = (uint8_t)safe;
+    restart_image(fw, slot, now);
     if (fw->mode == SXS_FW_TEXT) prompt(fw);
 }
 
 /* ---- INTERRUPT ------------------------------------------------------------------------ */
+
+/* Interrupt every unanswered request of the host in the image (each then answers
+ * @"interrupted" at its next step); how many the image knew. */
+static uint32_t interrupt_host_requests(sxs_fw *fw)
+{
+    uint32_t found = 0;
+    /* a result may remove entries as we go */
+    for (uint32_t i = 0; i < fw->nreqs; i++) fw->reqs[i].sweep = !fw->reqs[i].text;
+    for (;;) {
+        int k = -1;
+        for (uint32_t i = 0; i < fw->nreqs; i++)
+            if (fw->reqs[i].sweep) {
+                k = (int)i;
+                break;
+            }
+        if (k < 0 || !fw->e) break;
+        fw->reqs[k].sweep = 0;
+        int32_t r = 0;
+        fw->in_engine = 1;
+        const char *m = sxs_engine_interrupt(fw->e, fw->reqs[k].id, &r);
+        fw->in_engine = 0;
+        if (!ok(fw, m)) break;
+        found += r == 1;
+    }
+    return found;
+}
 
 static void do_interrupt(sxs_fw *fw, uint32_t req)
 {
     uint32_t found = 0;
     if (fw->e) {
         if (req == 0) {
-            /* every unanswered request of the host; a result may remove entries as we go */
-            for (uint32_t i = 0; i < fw->nreqs; i++) fw->reqs[i].sweep = !fw->reqs[i].text;
-            for (;;) {
-                int k = -1;
-                for (uint32_t i = 0; i < fw->nreqs; i++)
-                    if (fw->reqs[i].sweep) {
-                        k = (int)i;
-                        break;
-                    }
-                if (k < 0 || !fw->e) break;
-                fw->reqs[k].sweep = 0;
-                int32_t r = 0;
-                fw->in_engine = 1;
-                const char *m = sxs_engine_interrupt(fw->e, fw->reqs[k].id, &r);
-                fw->in_engine = 0;
-                if (!ok(fw, m)) break;
-                found += r == 1;
-            }
+            found = interrupt_host_requests(fw);
         } else if (req <= 0x7FFFFFFFu) {
             int32_t r = 0;
             fw->in_engine = 1;
@@ -1064,28 +1085,45 @@ static void do_flash_commit(sxs_fw *fw, const sxs_link_frag *f)
         send_error(fw, f->req, code, "%s", msg);
         return;
     }
-    /* load it with the engine in a scratch instance: exports, ABI version, sxs_init */
-    uint8_t reason = 0;
+    /* load it with the engine in a scratch instance: exports, ABI version, sxs_init.
+     * A board without room for two instances stops the running one first (its
+     * unanswered requests get an ERROR) and starts it again unless it reboots. */
     int slot = fw->xfer.slot;
+    int running = fw->running_slot;
+    int in_place = fw->cfg.commit_check_in_place && fw->e;
+    int reboot = !(p[0] & SXS_COMMIT_NO_REBOOT);
+    if (in_place) {
+        /* what runs is interrupted and answers @"interrupted" (docs/link.md section 11);
+           anything still unanswered after a few slices is lost with the instance */
+        interrupt_host_requests(fw);
+        for (int k = 0; k < 16 && fw->e && fw->nreqs; k++) {
+            int32_t more = 0;
+            if (!ok(fw, run(fw, &more)) || !more) break;
+        }
+        if (fw->e) close_image(fw, "image stopped", "FLASH_COMMIT checks the new image in its place");
+    }
     sxs_engine *scratch = NULL;
-    reason = open_slot(fw, slot, &scratch, &h, 1, &scratch_ops);
-    if (reason) {
-        fw->xfer.failed = 1;
-        send_error(fw, f->req, SXS_ERR_IMAGE_REJECTED, "%s", fw->err);
-        return;
+    uint8_t reason = open_slot(fw, slot, &scratch, &h, 1, &scratch_ops);
+    if (!reason) sxs_engine_close(scratch);
+    uint16_t fail = reason ? SXS_ERR_IMAGE_REJECTED : 0;
+    if (!fail) {
+        sxs_boot_record rec = { 0, (uint8_t)slot, SXS_BOOT_PENDING, 0, (uint8_t)running, h.wasm_crc, 0, 0 };
+        if (sxs_boot_record_store(fw->port->flash, &rec) != 0) {
+            fail = SXS_ERR_FLASH_WRITE;
+            snprintf(fw->err, sizeof fw->err, "writing the boot record failed");
+        }
     }
-    sxs_engine_close(scratch);
-    sxs_boot_record rec = { 0, (uint8_t)slot, SXS_BOOT_PENDING, 0, fw->running_slot, h.wasm_crc, 0, 0 };
-    if (sxs_boot_record_store(fw->port->flash, &rec) != 0) {
+    if (fail) {
         fw->xfer.failed = 1;
-        send_error(fw, f->req, SXS_ERR_FLASH_WRITE, "writing the boot record failed");
-        return;
+        send_error(fw, f->req, fail, "%s", fw->err);
+    } else {
+        fw->xfer.active = 0;
+        fw->rollback_reason = 0;
+        fw->failed_crc = 0;
+        send_ok(fw, f->req, h.wasm_crc, 1);
     }
-    fw->xfer.active = 0;
-    fw->rollback_reason = 0;
-    fw->failed_crc = 0;
-    send_ok(fw, f->req, h.wasm_crc, 1);
-    if (!(p[0] & SXS_COMMIT_NO_REBOOT)) linger(fw, LINGER_COMMIT, 0);
+    if (in_place && (fail || !reboot)) restart_image(fw, running, fw_ms(fw));
+    if (!fail && reboot) linger(fw, LINGER_COMMIT, 0);
 }
 
 /* Act on the oldest waiting frame; BUSY leaves it waiting. */

@@ -68,6 +68,9 @@ typedef struct sxs_fw_config {
     /* installed into slot A when the flash holds no image at all (first boot) */
     const uint8_t *default_image;
     uint32_t default_image_len;
+    /* FLASH_COMMIT checks the new image after stopping the running one instead of in a
+     * second engine beside it: for boards without RAM for two (an ESP32 without PSRAM) */
+    uint8_t commit_check_in_place;
 } sxs_fw_config;
 
 void sxs_fw_config_defaults(sxs_fw_config *c);

@@ -976,6 +976,56 @@ static void mapped_slot(void)
     h_free(h);
 }
 
+/* commit_check_in_place (a board with room for one engine): FLASH_COMMIT stops the
+ * running image, checks the new one in its place; a rejected image and a commit without
+ * reboot bring the old one back, a good one reboots into the new slot. */
+static void commit_in_place(void)
+{
+    H *h = h_new(NULL);
+    if (!h->image_a) {
+        printf("     skipped: no build/sxs.wasm\n");
+        h_free(h);
+        return;
+    }
+    h->cfg.commit_check_in_place = 1;
+    boot(h, NULL);
+    CHECK(enter(h) != NULL);
+    exec(h, 1, "(core/kv/set kept 5)");
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 1, 1000), "true"));
+    /* a request still running when the image is stopped is interrupted (docs/link.md 11) */
+    exec(h, 2, "(core/expr/await nil A 1 100000000)");
+    run_ms(h, 50);
+    uint32_t len = 0;
+    uint8_t *bad = image_of("missing_export", &len);
+    const msg *m = flash(h, 70, bad, len, sxs_crc32(bad, len), 0xFF, 0);
+    CHECK(err_code(m) == SXS_ERR_IMAGE_REJECTED);
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 2, 1000), "@\"interrupted\""));
+    /* the old image is back (its K/V store would come back from flash; this harness
+     * gives the image no K/V partition), no reboot */
+    CHECK(h->boots == 1 && h->fw->e != NULL && h->fw->running_slot == 0);
+    exec(h, 3, "(core/kv/set again 6)");
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 3, 1000), "true"));
+    free(bad);
+    /* without reboot: marked, the old image serves again */
+    uint8_t *img = malloc(h->image_a_len);
+    memcpy(img, h->image_a, h->image_a_len);
+    m = flash(h, 71, img, h->image_a_len, sxs_crc32(img, h->image_a_len), 0xFF, SXS_COMMIT_NO_REBOOT);
+    CHECK(m && m->type == SXS_MSG_OK);
+    CHECK(h->fw->e != NULL && h->fw->running_slot == 0);
+    exec(h, 4, "(core/kv/set again 7)");
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 4, 1000), "true"));
+    /* and with it: the board comes back on the new slot */
+    uint32_t before = h->sessions;
+    m = flash(h, 72, img, h->image_a_len, sxs_crc32(img, h->image_a_len), 0xFF, 0);
+    CHECK(m && m->type == SXS_MSG_OK);
+    sxs_board_info i;
+    CHECK(info_of(hello_after(h, before, 5000), &i) && i.boot_reason == SXS_BOOT_NEW_IMAGE && i.active_slot == 1);
+    exec(h, 5, "(core/kv/set again 8)");
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 5, 1000), "true"));
+    free(img);
+    h_free(h);
+}
+
 static void memory_budget(void)
 {
     printf("     sizeof(sxs_fw) = %u bytes (receive window %u, retransmit buffer %u, link decode %u + encode %u)\n",
@@ -996,6 +1046,7 @@ SXS_TESTS(sxs_tests_fw) = {
     { "fw: power cut while FLASH_COMMIT writes the record, at every byte", torn_commit_record },
     { "fw: power cut while the boot counts an attempt", torn_boot_increment },
     { "fw: a mappable flash: the slot is compiled in place, the view given back", mapped_slot },
+    { "fw: FLASH_COMMIT checks in place of the running image (one engine's RAM)", commit_in_place },
     { "fw: memory budget", memory_budget },
     SXS_TESTS_END
 };

@@ -29,11 +29,14 @@ static void usage(FILE *f)
     fputs("usage: sxs-fw [--image PATH] [--stack BYTES] [--max-pages N] [--processors N] [--max-input BYTES]\n"
           "              [--budget STEPS] [--flash FILE] [--transcript FILE | --check]\n"
           "       sxs-fw --pty | --serial PATH | --stdio [--flash FILE] [--image PATH] [--link-idle MS]\n"
-          "              [--baud N] [limits as above]\n"
+          "              [--baud N] [--commit-in-place] [limits as above]\n"
           "  --pty              create a pseudo-terminal, print its path as the first line of stdout,\n"
           "                     and serve the link of docs/link.md on it until SIGTERM/SIGINT\n"
           "  --serial PATH      serve the link on an existing tty\n"
           "  --stdio            serve the link on stdin/stdout\n"
+          "  --commit-in-place  FLASH_COMMIT stops the running image and checks the new one in\n"
+          "                     its place, as a board with RAM for one engine does (ESP32\n"
+          "                     without PSRAM); default: a second engine beside it\n"
           "  --link-idle MS     framed mode falls back to text mode after MS without a frame\n"
           "                     (default 30000; 0: never)\n"
           "  --baud N           the line rate: paces the sender, and sets the tty speed with --serial\n"
@@ -281,7 +284,7 @@ static void nop_log(void *c, const uint8_t *t, uint32_t l) { (void)c, (void)t, (
 int sxs_posix_main(int argc, char **argv)
 {
     const char *image_path = "build/sxs.wasm", *transcript = NULL, *flash = NULL;
-    int check = 0, line = 0, image_given = 0;
+    int check = 0, line = 0, image_given = 0, commit_in_place = 0;
     const char *serial = NULL;
     long link_idle = 30000, baud = 0;
     sxs_run_options opt = { 64 * 1024, 0, 0, 0, 10000 };
@@ -297,6 +300,7 @@ int sxs_posix_main(int argc, char **argv)
         if (!strcmp(a, "--check")) { check = 1; continue; }
         if (!strcmp(a, "--pty")) { line = SXS_LINE_PTY; continue; }
         if (!strcmp(a, "--stdio")) { line = SXS_LINE_STDIO; continue; }
+        if (!strcmp(a, "--commit-in-place")) { commit_in_place = 1; continue; }
         if (!v) { fprintf(stderr, "sxs-fw: %s: missing value or unknown option\n", a); usage(stderr); return 2; }
         if (!strcmp(a, "--image")) image_path = v, image_given = 1;
         else if (!strcmp(a, "--serial")) serial = v, line = SXS_LINE_SERIAL;
@@ -328,7 +332,7 @@ int sxs_posix_main(int argc, char **argv)
     sxs_board_posix_init(0, 1, argv);
     if (line) {
         if (check || transcript) { fprintf(stderr, "sxs-fw: --check/--transcript do not go with a line\n"); return 2; }
-        sxs_serve_options so = { line, serial, flash, NULL, (uint32_t)link_idle, (uint32_t)baud, opt };
+        sxs_serve_options so = { line, serial, flash, NULL, (uint32_t)link_idle, (uint32_t)baud, commit_in_place, opt };
         if (image_given || access(image_path, R_OK) == 0) so.image_path = image_path;
         return sxs_posix_serve(&so);
     }

@@ -39,6 +39,7 @@ typedef struct sxs_serve_options {
     const char *image_path;  /* installed when the flash holds no image */
     uint32_t link_idle_ms;
     uint32_t baud;           /* 0: unknown (no pacing) */
+    int commit_in_place;     /* FLASH_COMMIT checks in place of the running image */
     sxs_run_options run;
 } sxs_serve_options;
 

@@ -100,12 +100,13 @@ typedef struct profile {
     uint32_t task_stack;  /* native stack of the firmware task (internal RAM) */
     uint32_t wasm3_stack; /* wasm3's own stack */
     int32_t max_pages;    /* sxs_limit(LIMIT_MAX_PAGES) */
+    uint8_t one_engine;   /* RAM for one wasm3 instance only: FLASH_COMMIT checks in place */
 } profile;
 
 static const profile plain = { "sxs-fw " SXS_FW_VERSION " esp32", CONFIG_SXS_TASK_STACK, CONFIG_SXS_WASM3_STACK,
-                               CONFIG_SXS_MAX_PAGES };
+                               CONFIG_SXS_MAX_PAGES, 1 };
 static const profile psram = { "sxs-fw " SXS_FW_VERSION " esp32+psram", CONFIG_SXS_TASK_STACK_PSRAM,
-                               CONFIG_SXS_WASM3_STACK_PSRAM, CONFIG_SXS_MAX_PAGES_PSRAM };
+                               CONFIG_SXS_WASM3_STACK_PSRAM, CONFIG_SXS_MAX_PAGES_PSRAM, 0 };
 static profile prof;
 
 /* ---- the port of core/sxs_fw.h ------------------------------------------------------ */
@@ -228,6 +229,9 @@ static void fw_task(void *arg)
     cfg.firmware = prof.firmware;
     cfg.stack_bytes = prof.wasm3_stack;
     cfg.max_pages = prof.max_pages;
+    /* without PSRAM there is RAM for one engine: FLASH_COMMIT checks a new image after
+       stopping the running one (firmware/ports/esp32/README.md, memory budget) */
+    cfg.commit_check_in_place = prof.one_engine;
     cfg.bytes_per_ms = (uint32_t)CONFIG_SXS_UART_BAUD / 10000u; /* 10 bits a byte */
     cfg.session_seed = esp_random();
     default_image(&cfg);
