@@ -8,7 +8,7 @@
 // `get` hands out the stored object without copying it.
 
 import { alloc, free, realloc } from "../mem/heap";
-import { bytesCompare } from "../mem/text";
+import { bytesCompare, bytesEq } from "../mem/text";
 import { Value, HEADER, mkv, vbuf, retainBuf, releaseBuf } from "../slp/format";
 
 let index: usize = 0; // u32 entry pointers, sorted by key
@@ -139,7 +139,7 @@ export function kvDel(p: usize, n: i32): void {
 
 function hasPrefix(e: usize, p: usize, n: i32): bool {
   if (entryKeyLen(e) < n) return false;
-  return memory.compare(entryKey(e), p, n) == 0;
+  return bytesEq(entryKey(e), p, n);
 }
 
 /**

@@ -96,19 +96,46 @@ export function textInt(t: usize, v: i64): usize {
 
 /** True when bytes [p, p+n) equal message m. */
 export function bytesEqMsg(p: usize, n: i32, m: i32): bool {
-  return n == msgLen(m) && memory.compare(p, msgPtr(m), n) == 0;
+  return n == msgLen(m) && bytesEq(p, msgPtr(m), n);
+}
+
+/**
+ * Whether [a, a+n) and [b, b+n) hold the same bytes. Eight at a time, the last word
+ * overlapping the one before (its first bytes are known equal): few steps under an
+ * interpreter, where every Wasm instruction counts.
+ */
+export function bytesEq(a: usize, b: usize, n: i32): bool {
+  if (n >= 8) {
+    for (let i = 0; i + 8 < n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    return load<u64>(a + n - 8) == load<u64>(b + n - 8);
+  }
+  if (n >= 4) return load<u32>(a) == load<u32>(b) && load<u32>(a + n - 4) == load<u32>(b + n - 4);
+  for (let i = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
+  return true;
 }
 
 /** Bytewise comparison, then by length: <0, 0, >0. */
 export function bytesCompare(a: usize, an: i32, b: usize, bn: i32): i32 {
   let n = an < bn ? an : bn;
-  let i = 0;
-  // eight bytes at a time while they are equal
-  while (i + 8 <= n && load<u64>(a + i) == load<u64>(b + i)) i += 8;
-  for (; i < n; i++) {
-    let x = <i32>load<u8>(a + i);
-    let y = <i32>load<u8>(b + i);
-    if (x != y) return x - y;
+  if (n >= 8) {
+    // eight bytes at a time, the last word overlapping as in bytesEq; Wasm is
+    // little-endian, so the lowest set byte of the XOR of two words is their first
+    // differing byte in memory order
+    for (let i = 0; ; i += 8) {
+      if (i + 8 > n) i = n - 8;
+      let x = load<u64>(a + i) ^ load<u64>(b + i);
+      if (x) {
+        let k = <usize>(ctz(x) >> 3);
+        return <i32>load<u8>(a + i + k) - <i32>load<u8>(b + i + k);
+      }
+      if (i + 8 >= n) break;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      let x = <i32>load<u8>(a + i);
+      let y = <i32>load<u8>(b + i);
+      if (x != y) return x - y;
+    }
   }
   return an - bn;
 }

@@ -333,7 +333,7 @@ function deliver(e: usize): bool {
   if (needed > 0 && handlerTasks + needed > MAX_HANDLER_TASKS) return false;
   if (watched(channel, topic)) emitEvent(channel, topic, payload);
   let nw = 0;
-  for (let i = 0; i < MAX_WAITERS; i++) {
+  for (let i = 0, n = waitersActive() ? MAX_WAITERS : 0; i < n; i++) {
     let w = waiterAt(i);
     if (!wActive(w) || wGot(w) || wChannel(w) != channel || wTopic(w) != topic) continue;
     if (wFromSeq(w) > seq) continue;

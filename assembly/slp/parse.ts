@@ -9,7 +9,7 @@
 import * as M from "../gen/messages";
 import { MAX_DEPTH } from "../limits";
 import { alloc, free, realloc } from "../mem/heap";
-import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree } from "../mem/text";
+import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, bytesEq } from "../mem/text";
 import {
   Value, HEADER, LIST_HEADER, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY, T_DATA,
   T_QUOTE, T_ERROR, bufAlloc, mkv, writeHeader, makeString,
@@ -137,6 +137,7 @@ const K_REAL = 2;
 let tokKind: i32 = K_SYMBOL;
 let tokInt: i64 = 0;
 let tokExact: bool = false; // tokInt holds the value (at most 18 digits: no overflow possible)
+let tokHash: u32 = 0; // a symbol's hash, computed while scanning it (see hashBytes)
 
 /**
  * Scans the bare token at p in one pass: finds its end, tells an integer, a real or a
@@ -179,9 +180,16 @@ function scanBare(p: usize): usize {
     tokInt = neg ? -v : v;
     return i;
   }
-  // a symbol: run to the next delimiter
-  while (i < e && !isDelim(<u32>load<u8>(i))) i++;
+  // a symbol: run to the next delimiter, hashing it on the way (one pass over its bytes)
+  let h = hashBytes(p, <u32>(i - p));
+  while (i < e) {
+    c = <u32>load<u8>(i);
+    if (isDelim(c)) break;
+    h = (h ^ c) * FNV_PRIME;
+    i++;
+  }
   tokKind = K_SYMBOL;
+  tokHash = h;
   return i;
 }
 
@@ -261,19 +269,18 @@ function pushForm(start: u32, end: u32): void {
   nForms++;
 }
 
+// FNV-1a over a symbol's bytes (scanBare computes the same as it scans)
+const FNV_BASIS: u32 = 2166136261;
+const FNV_PRIME: u32 = 16777619;
+
 function hashBytes(p: usize, n: u32): u32 {
-  let h: u32 = 2166136261;
-  for (let i: u32 = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
+  let h = FNV_BASIS;
+  for (let i: u32 = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + i)) * FNV_PRIME;
   return h;
 }
 
-function bytesEq(a: usize, b: usize, n: u32): bool {
-  for (let i: u32 = 0; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
-  return true;
-}
-
-/** The symbol id of [p, p+n), interning it when `add`; -1 when absent (or out of memory). */
-function symbolId(p: usize, n: u32, add: bool): i32 {
+/** The symbol id of [p, p+n) whose hash is `hash`, interning it when `add`; -1 when absent (or out of memory). */
+function symbolId(p: usize, n: u32, hash: u32, add: bool): i32 {
   if (add && (nSyms + 1) * 2 > symCap) {
     // rehash into a table twice as large
     let ncap: u32 = symCap ? symCap * 2 : 64;
@@ -292,12 +299,12 @@ function symbolId(p: usize, n: u32, add: bool): i32 {
     symCap = ncap;
   }
   if (!symCap) return -1;
-  let j = hashBytes(p, n) & (symCap - 1);
+  let j = hash & (symCap - 1);
   while (true) {
     let e = symHash + <usize>j * 16;
     if (load<u32>(e, 12) != generation) break;
     let id1 = load<u32>(e, 8);
-    if (load<u32>(e, 4) == n && bytesEq(load<u32>(e), p, n)) return <i32>id1 - 1;
+    if (load<u32>(e, 4) == n && bytesEq(load<u32>(e), p, <i32>n)) return <i32>id1 - 1;
     j = (j + 1) & (symCap - 1);
   }
   if (!add) return -1;
@@ -434,7 +441,7 @@ function pass1(): bool {
         if (numStatus != NUM_OK) return fail(E_REAL_RANGE, p);
         size = 9;
       } else {
-        if (symbolId(p, <u32>(e - p), true) < 0) return false;
+        if (symbolId(p, <u32>(e - p), tokHash, true) < 0) return false;
         size = 5;
       }
       p = e;
@@ -539,7 +546,7 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       w += 9;
     } else {
       store<u8>(buf + w, T_SYMBOL);
-      store<u32>(buf + w, <u32>symbolId(p, <u32>(e - p), false), 1);
+      store<u32>(buf + w, <u32>symbolId(p, <u32>(e - p), tokHash, false), 1);
       w += 5;
     }
     p = e;

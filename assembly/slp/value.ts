@@ -2,6 +2,7 @@
 // buffer of its own. Both are single linear walks over the preorder unit range.
 
 import { alloc, free } from "../mem/heap";
+import { bytesEq } from "../mem/text";
 import {
   Value, HEADER, LIST_HEADER, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_QUOTE, T_ERROR,
   vbuf, voff, vptr, mkv, unitSize, symEntry, bufAlloc, writeHeader, retain, intOf,
@@ -22,7 +23,7 @@ function symEq(abuf: usize, aid: u32, bbuf: usize, bid: u32): bool {
   let b = symEntry(bbuf, bid);
   let n = load<u32>(a);
   if (n != load<u32>(b)) return false;
-  return memory.compare(a + 4, b + 4, n) == 0;
+  return bytesEq(a + 4, b + 4, n);
 }
 
 /**
@@ -46,7 +47,7 @@ export function valuesEqual(a: Value, b: Value): bool {
         if (load<u64>(p, 1) != load<u64>(q, 1)) return false;
       } else if (ta == T_STRING) {
         let n = load<u32>(p, 1);
-        if (n != load<u32>(q, 1) || memory.compare(p + 5, q + 5, n) != 0) return false;
+        if (n != load<u32>(q, 1) || !bytesEq(p + 5, q + 5, n)) return false;
       } else if (ta == T_SYMBOL) {
         if (!symEq(ab, load<u32>(p, 1), bb, load<u32>(q, 1))) return false;
       } else if (ta != T_QUOTE && ta != T_ERROR) {
