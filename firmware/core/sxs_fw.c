@@ -249,10 +249,13 @@ static void h_event(void *ctx, int32_t channel, int32_t topic, const uint8_t *t,
     send_msg(fw, SXS_MSG_EVENT, 0, h, 4, t, n, 0);
 }
 
+/* The image's clock: the port's, or the virtual one (cfg.virtual_clock). */
+static double image_now(sxs_fw *fw) { return fw->cfg.virtual_clock ? fw->vclock : fw->port->now_ms(fw->port->ctx); }
+
 static double h_now(void *ctx)
 {
     sxs_fw *fw = ctx;
-    return fw->port->now_ms(fw->port->ctx);
+    return image_now(fw);
 }
 
 static const sxs_host_ops host_ops = { h_result, h_log, h_event, h_now };
@@ -1372,7 +1375,15 @@ static void run_image(sxs_fw *fw)
     /* the board never drops output: no new work while the retransmit buffer is short */
     if (fw->mode == SXS_FW_FRAMED && sxs_link_tx_room(&fw->link) < SXS_FRAME_MAX_BODY) return;
     int due = fw->more;
-    if (!due && fw->next_timer >= 0 && fw->port->now_ms(fw->port->ctx) >= fw->next_timer) due = 1;
+    if (!due && fw->next_timer >= 0) {
+        if (fw->cfg.virtual_clock) {
+            /* idle with a timer pending: virtual time jumps to it */
+            if (fw->vclock < fw->next_timer) fw->vclock = fw->next_timer;
+            due = 1;
+        } else if (image_now(fw) >= fw->next_timer) {
+            due = 1;
+        }
+    }
     if (!due) return;
     int32_t more = 0;
     const char *m = run(fw, &more);
@@ -1431,7 +1442,7 @@ static int32_t wait_ms(sxs_fw *fw, int32_t max_wait, int busy)
         }
     }
     if (fw->e && fw->next_timer >= 0) {
-        double d = fw->next_timer - fw->port->now_ms(fw->port->ctx);
+        double d = fw->cfg.virtual_clock ? 0 : fw->next_timer - image_now(fw);
         int64_t k = d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int64_t)d + 1;
         if (k < w) w = k;
     }

@@ -71,6 +71,10 @@ typedef struct sxs_fw_config {
     /* FLASH_COMMIT checks the new image after stopping the running one instead of in a
      * second engine beside it: for boards without RAM for two (an ESP32 without PSRAM) */
     uint8_t commit_check_in_place;
+    /* The image's clock (host_now) is virtual: it starts at 0 and, when the image is idle
+     * with a timer pending, jumps to that timer (transcripts, SPEC.md section 8).  The
+     * link keeps the port's real clock. */
+    uint8_t virtual_clock;
 } sxs_fw_config;
 
 void sxs_fw_config_defaults(sxs_fw_config *c);
@@ -132,6 +136,7 @@ typedef struct sxs_fw {
     /* the image's scheduler */
     uint8_t more;
     double next_timer;
+    double vclock; /* the image's time with cfg.virtual_clock */
     uint32_t image_started_ms, quick_traps;
     char err[300];
 } sxs_fw;

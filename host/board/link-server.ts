@@ -105,6 +105,12 @@ const INTERRUPTED = te.encode('@"interrupted"');
 const LINGER_MS = 1000;
 const DEFAULT_MAX_INPUT = 16384;
 const DEFAULT_MAX_PAGES = 256;
+/**
+ * Frame bytes waiting for the line (queued or unacknowledged) at which the image is no
+ * longer run: a script that logs in a loop waits for the host, as the C firmware's does,
+ * instead of growing the send queue without bound.
+ */
+const OUTPUT_QUEUE_MAX = 32 * 1024;
 
 type Mode = "text" | "framed";
 
@@ -313,6 +319,7 @@ export class LinkServer {
     try {
       board = await VirtualBoard.create({
         module,
+        canRun: () => this.ep.tx.queuedBytes < OUTPUT_QUEUE_MAX,
         flash: this.opts.flash,
         clock: this.opts.clock ?? "real",
         safeMode,
@@ -450,6 +457,8 @@ export class LinkServer {
     } finally {
       this.flushBatch();
     }
+    // acknowledgements may have made room in the send queue
+    if (this.ep.tx.queuedBytes < OUTPUT_QUEUE_MAX) this.board?.resume();
   }
 
   private inputNow(bytes: Uint8Array): void {
@@ -714,6 +723,7 @@ export class LinkServer {
     this.linger = undefined;
     for (const t of [this.lingerTimer, this.retryTimer, this.idleTimer]) if (t !== undefined) this.timers.clearTimeout(t);
     this.lingerTimer = this.retryTimer = this.idleTimer = undefined;
+    this.board?.resume(); // the send queue went with the session
   }
 
   /** ENTER (or a reboot the host asked for): a new session from sequence number 0, HELLO first. */

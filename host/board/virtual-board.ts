@@ -70,6 +70,13 @@ export interface VirtualBoardOptions {
   flash?: string | NorFlash | false;
   /** Safe mode: do not run the `boot` key at init (LIMIT_SAFE_MODE). */
   safeMode?: boolean;
+  /**
+   * Asked before each slice: while it answers false the image is not run, because
+   * whoever takes its output cannot take more (the link's send buffer, say). Output
+   * stays bounded that way, as on a board where a full UART blocks the writer. Call
+   * `resume()` when it may answer true again.
+   */
+  canRun?: () => boolean;
 }
 
 export interface BoardEvents {
@@ -139,6 +146,7 @@ export class VirtualBoard {
 
   private flash: NorFlash | null = null;
   private ownsFlash = false;
+  private canRun: (() => boolean) | null = null;
 
   private constructor(clock: Clock, processors: number, runBudget: number) {
     this.clock = clock;
@@ -150,6 +158,7 @@ export class VirtualBoard {
   static async create(opts: VirtualBoardOptions = {}): Promise<VirtualBoard> {
     const clock: Clock = opts.clock === "virtual" ? new VirtualClock() : new RealClock();
     const board = new VirtualBoard(clock, opts.processors ?? 1, opts.runBudget ?? 20000);
+    board.canRun = opts.canRun ?? null;
     const flash =
       opts.flash === false ? null : opts.flash instanceof NorFlash ? opts.flash : opts.flash !== undefined ? NorFlash.file(opts.flash) : NorFlash.memory();
     board.flash = flash;
@@ -440,6 +449,11 @@ export class VirtualBoard {
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
 
+  /** The consumer of the output has room again (see VirtualBoardOptions.canRun). */
+  resume(): void {
+    if (this.wake) this.kick();
+  }
+
   /** Starts the run loop (after the current synchronous code) unless it runs already. */
   private kick(): void {
     this.kicks++;
@@ -457,6 +471,11 @@ export class VirtualBoard {
     try {
       for (;;) {
         if (this.dead || this.closed) return;
+        if (this.canRun && !this.canRun()) {
+          // held: wait for resume() (or any other kick)
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
         const kicks = this.kicks;
         this.flushBacklog();
         if (this.dead) return;

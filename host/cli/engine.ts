@@ -103,13 +103,21 @@ const BOARD_ONLY = ["processors", "max-input", "max-steps", "engine", "flash", "
 
 /**
  * Runs a command body on the engine --engine names: with v8 (or --port) as it is; with
- * wasm3, on a fresh firmware process behind a pty, given to the body as --port.
+ * wasm3, on a fresh firmware process behind a pty, given to the body as --port, with the
+ * image's clock `opts.clock` (real by default).
  */
-export async function withEngine(args: ParsedArgs, io: CliIO, body: (args: ParsedArgs) => Promise<number>): Promise<number> {
+export async function withEngine(
+  args: ParsedArgs,
+  io: CliIO,
+  body: (args: ParsedArgs) => Promise<number>,
+  opts: { clock?: "real" | "virtual" } = {},
+): Promise<number> {
   if (engineOption(args) === "v8") return body(args);
   if (stringOption(args, "port") !== undefined) throw new UsageError("--engine does not go with --port (the board runs its own engine)");
   if (flag(args, "reset")) throw new UsageError("--reset needs --port");
   const argv = firmwareBoardArgv(args, io, WASM3_UNSUPPORTED);
+  // a transcript's clock is virtual (SPEC.md section 8), on the firmware as in process
+  if (opts.clock === "virtual") argv.push("--clock", "virtual");
   if (!existsSync(firmwarePath())) {
     io.stderr.write(`sxs: the wasm3 engine needs the Linux firmware at ${firmwarePath()}: run npm run build:firmware\n`);
     return ExitCode.BOARD;

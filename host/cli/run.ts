@@ -50,7 +50,7 @@ export const run: CliCommand = {
     if (transcript && json) throw new UsageError("--json and --transcript do not go together");
     if (transcript && watches.length > 0) throw new UsageError("--watch and --transcript do not go together");
     const source = await readSource(io, args.positionals[0]!);
-    return withEngine(args, io, (a) => runOn(a, io, source, { transcript, json, watches }));
+    return withEngine(args, io, (a) => runOn(a, io, source, { transcript, json, watches }), { clock: transcript ? "virtual" : "real" });
   },
 };
 

@@ -187,7 +187,12 @@ async function runFirmwareSim(args: ParsedArgs, io: CliIO): Promise<number> {
     return ExitCode.BOARD;
   }
   if (flag(args, "json")) throw new UsageError("--json is not supported with --engine wasm3");
-  const argv = ["--pty", ...firmwareBoardArgv(args, io, ["max-steps", "clock", "safe-mode"])];
+  const argv = ["--pty", ...firmwareBoardArgv(args, io, ["max-steps", "safe-mode"])];
+  const clock = stringOption(args, "clock");
+  if (clock !== undefined) {
+    if (clock !== "real" && clock !== "virtual") throw new UsageError(`unknown clock ${clock} (real or virtual)`);
+    argv.push("--clock", clock);
+  }
   const idle = intOption(args, "link-idle");
   if (idle !== undefined) argv.push("--link-idle", String(idle));
   const child = spawn(fw, argv, { stdio: ["ignore", "pipe", "pipe"] });

@@ -84,6 +84,7 @@ export class SendWindow {
   readonly txBuffer: number;
 
   private entries: Entry[] = []; // entries[0].seq === base
+  private queued = 0; // the sum of entries' cost
   private sendIdx = 0; // next entry to (re)transmit
   private base = 0;
   private nextSeq = 0;
@@ -128,6 +129,7 @@ export class SendWindow {
     const seq = this.nextSeq;
     this.nextSeq = seqAdd(this.nextSeq, 1);
     const cost = frameCost(frag.payload.length);
+    this.queued += cost;
     this.entries.push({ seq, frag, cost, wire: cobsMaxEncodedLength(cost) + 1, sent: false, retransmitted: false, departAt: 0, txOrder: 0 });
     return seq;
   }
@@ -135,6 +137,10 @@ export class SendWindow {
   /** Frames queued or unacknowledged. */
   get pending(): number {
     return this.entries.length;
+  }
+  /** Bytes (frame cost) queued or unacknowledged: what the sender holds in memory. */
+  get queuedBytes(): number {
+    return this.queued;
   }
   /** Frames sent and not yet acknowledged. */
   get inFlight(): number {
@@ -172,6 +178,7 @@ export class SendWindow {
       if (!e.retransmitted) sample = now - e.departAt;
     }
     if (adv > 0) {
+      for (let i = 0; i < adv; i++) this.queued -= this.entries[i]!.cost;
       this.entries.splice(0, adv);
       this.sendIdx = Math.max(0, this.sendIdx - adv);
       this.base = ack;

@@ -204,6 +204,38 @@ describe("sessions", () => {
     expect(r.client.messages.filter((m) => m.type === "ERROR")).toEqual([]);
   });
 
+  it("output waits for the host: a script that logs in a loop while the host reads nothing keeps a bounded send queue", async () => {
+    const r = await open();
+    await r.client.connect();
+    const n = 20000;
+    const keys = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < keys.length; i += 500) expect(text(await r.client.exec(keys.slice(i, i + 500).map((k) => `(core/kv/set ${k} 1)`).join(" ")))).toBe("true");
+    // the host stops reading (so it acknowledges nothing) while the script logs 20,000
+    // lines of 100 bytes (ten per key), 2 MB in all
+    r.pair.a.pause();
+    const line = "x".repeat(91);
+    const body = Array.from({ length: 10 }, (_, j) => `(core/util/log $key ${j} "${line}")`).join(" ");
+    const t = te.encode(`(core/kv/iterate "k" 0 2000 {${body}})`);
+    const req = r.client.req();
+    r.client.send({ type: "EXEC", req, proc: 0, textLength: t.length, text: t });
+    let most = 0;
+    for (let i = 0; i < 100; i++) {
+      await sleep(10);
+      most = Math.max(most, r.server.ep.tx.queuedBytes);
+    }
+    // the image runs in slices and is not run again while 32 KiB wait for the line: the
+    // queue holds at most that plus one slice's output, a fraction of the 2 MB
+    expect(most).toBeGreaterThan(32 * 1024);
+    expect(most).toBeLessThan(n * 118 * 0.5);
+    expect(r.client.messages.some((m) => m.type === "RESULT" && m.req === req)).toBe(false);
+    // the host reads again: every line arrives, in order, then the result
+    r.pair.a.resume();
+    await until(() => r.client.messages.filter((m) => m.type === "LOG").length >= n, 60000, "all log lines");
+    const logs = r.client.messages.filter((m) => m.type === "LOG").map((m) => text(m));
+    expect(logs).toEqual(keys.flatMap((k) => Array.from({ length: 10 }, (_, j) => `LOG ${k} ${j} ${line}`)));
+    await until(() => r.client.messages.some((m) => m.type === "RESULT" && m.req === req), 10000, "the result");
+  }, 90000);
+
   it("recovers from line noise: every request answered exactly once", async () => {
     const r = await open({ wire: { baud: 921600, latencyMs: 2, flipRate: 2e-4, dropRate: 1e-4, seed: 7 }, bytesPerMs: 92.16 });
     await r.client.connect();

@@ -29,11 +29,13 @@ static void usage(FILE *f)
     fputs("usage: sxs-fw [--image PATH] [--stack BYTES] [--max-pages N] [--processors N] [--max-input BYTES]\n"
           "              [--budget STEPS] [--flash FILE] [--transcript FILE | --check]\n"
           "       sxs-fw --pty | --serial PATH | --stdio [--flash FILE] [--image PATH] [--link-idle MS]\n"
-          "              [--baud N] [--commit-in-place] [limits as above]\n"
+          "              [--baud N] [--commit-in-place] [--clock real|virtual] [limits as above]\n"
           "  --pty              create a pseudo-terminal, print its path as the first line of stdout,\n"
           "                     and serve the link of docs/link.md on it until SIGTERM/SIGINT\n"
           "  --serial PATH      serve the link on an existing tty\n"
           "  --stdio            serve the link on stdin/stdout\n"
+          "  --clock CLOCK      the image's clock: real (default) or virtual (starts at 0, jumps\n"
+          "                     to the next timer when the image is idle, as in transcripts)\n"
           "  --commit-in-place  FLASH_COMMIT stops the running image and checks the new one in\n"
           "                     its place, as a board with RAM for one engine does (ESP32\n"
           "                     without PSRAM); default: a second engine beside it\n"
@@ -284,7 +286,7 @@ static void nop_log(void *c, const uint8_t *t, uint32_t l) { (void)c, (void)t, (
 int sxs_posix_main(int argc, char **argv)
 {
     const char *image_path = "build/sxs.wasm", *transcript = NULL, *flash = NULL;
-    int check = 0, line = 0, image_given = 0, commit_in_place = 0;
+    int check = 0, line = 0, image_given = 0, commit_in_place = 0, virtual_clock = 0;
     const char *serial = NULL;
     long link_idle = 30000, baud = 0;
     sxs_run_options opt = { 64 * 1024, 0, 0, 0, 10000 };
@@ -309,6 +311,10 @@ int sxs_posix_main(int argc, char **argv)
         } else if (!strcmp(a, "--baud")) {
             if (parse_num(v, 0, 100000000, &baud)) { fprintf(stderr, "sxs-fw: bad --baud %s\n", v); return 2; }
         }
+        else if (!strcmp(a, "--clock")) {
+            if (strcmp(v, "real") && strcmp(v, "virtual")) { fprintf(stderr, "sxs-fw: bad --clock %s (real or virtual)\n", v); return 2; }
+            virtual_clock = !strcmp(v, "virtual");
+        }
         else if (!strcmp(a, "--transcript")) transcript = v;
         else if (!strcmp(a, "--flash")) flash = v;
         else if (!strcmp(a, "--stack")) {
@@ -332,7 +338,7 @@ int sxs_posix_main(int argc, char **argv)
     sxs_board_posix_init(0, 1, argv);
     if (line) {
         if (check || transcript) { fprintf(stderr, "sxs-fw: --check/--transcript do not go with a line\n"); return 2; }
-        sxs_serve_options so = { line, serial, flash, NULL, (uint32_t)link_idle, (uint32_t)baud, commit_in_place, opt };
+        sxs_serve_options so = { line, serial, flash, NULL, (uint32_t)link_idle, (uint32_t)baud, commit_in_place, virtual_clock, opt };
         if (image_given || access(image_path, R_OK) == 0) so.image_path = image_path;
         return sxs_posix_serve(&so);
     }

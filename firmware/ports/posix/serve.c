@@ -148,6 +148,7 @@ int sxs_posix_serve(const sxs_serve_options *o)
     cfg.budget = o->run.budget;
     cfg.link_idle_ms = o->link_idle_ms;
     cfg.commit_check_in_place = (uint8_t)o->commit_in_place;
+    cfg.virtual_clock = (uint8_t)o->virtual_clock;
     cfg.bytes_per_ms = o->baud / 10000u;
     cfg.session_seed = (uint32_t)time(NULL) * 2654435761u ^ (uint32_t)getpid() << 16;
     cfg.default_image = image;

@@ -40,6 +40,7 @@ typedef struct sxs_serve_options {
     uint32_t link_idle_ms;
     uint32_t baud;           /* 0: unknown (no pacing) */
     int commit_in_place;     /* FLASH_COMMIT checks in place of the running image */
+    int virtual_clock;       /* the image's clock is virtual (transcripts) */
     sxs_run_options run;
 } sxs_serve_options;
 
