@@ -351,9 +351,11 @@ export class SxsImage {
 
   /** The linear memory as bytes (a fresh view: memory may have grown). */
   memory(): Uint8Array {
-    // one view per buffer: memory.grow replaces the buffer, and then the view
-    const buffer = this.x.memory.buffer;
-    if (this.view?.buffer !== buffer) this.view = new Uint8Array(buffer);
+    // one view per buffer: memory.grow detaches the old buffer (its views read as
+    // empty), and only then is a new view made; checking the view's length avoids the
+    // Memory.buffer getter on every import call, a measurable cost in the hot path
+    if (this.view !== null && this.view.byteLength !== 0) return this.view;
+    this.view = new Uint8Array(this.x.memory.buffer);
     return this.view;
   }
   private view: Uint8Array | null = null;
