@@ -716,13 +716,13 @@ static void trap(sxs_fw *fw, const char *msg)
 
 /* ---- INTERRUPT ------------------------------------------------------------------------ */
 
-/* Interrupt every unanswered request of the host in the image (each then answers
- * @"interrupted" at its next step); how many the image knew. */
-static uint32_t interrupt_host_requests(sxs_fw *fw)
+/* Interrupt every unanswered request of the host (text 0) or of text mode (text 1) in
+ * the image (each then answers @"interrupted" at its next step); how many it knew. */
+static uint32_t interrupt_requests(sxs_fw *fw, int text)
 {
     uint32_t found = 0;
     /* a result may remove entries as we go */
-    for (uint32_t i = 0; i < fw->nreqs; i++) fw->reqs[i].sweep = !fw->reqs[i].text;
+    for (uint32_t i = 0; i < fw->nreqs; i++) fw->reqs[i].sweep = fw->reqs[i].text == text;
     for (;;) {
         int k = -1;
         for (uint32_t i = 0; i < fw->nreqs; i++)
@@ -747,7 +747,7 @@ static void do_interrupt(sxs_fw *fw, uint32_t req)
     uint32_t found = 0;
     if (fw->e) {
         if (req == 0) {
-            found = interrupt_host_requests(fw);
+            found = interrupt_requests(fw, 0);
         } else if (req <= 0x7FFFFFFFu) {
             int32_t r = 0;
             fw->in_engine = 1;
@@ -773,22 +773,7 @@ static void text_interrupt(sxs_fw *fw)
         outs(fw, "^C\r\n");
         sxs_text_discard_pending(&fw->text);
         fw->more = 1;
-        for (uint32_t i = 0; i < fw->nreqs; i++) fw->reqs[i].sweep = fw->reqs[i].text;
-        for (;;) {
-            int k = -1;
-            for (uint32_t i = 0; i < fw->nreqs; i++)
-                if (fw->reqs[i].sweep) {
-                    k = (int)i;
-                    break;
-                }
-            if (k < 0 || !fw->e) break;
-            fw->reqs[k].sweep = 0;
-            int32_t r;
-            fw->in_engine = 1;
-            const char *m = sxs_engine_interrupt(fw->e, fw->reqs[k].id, &r);
-            fw->in_engine = 0;
-            if (!ok(fw, m)) break;
-        }
+        interrupt_requests(fw, 1);
     } else {
         sxs_text_discard_pending(&fw->text);
         sxs_text_discard_line(&fw->text);
@@ -1098,7 +1083,7 @@ static void do_flash_commit(sxs_fw *fw, const sxs_link_frag *f)
     if (in_place) {
         /* what runs is interrupted and answers @"interrupted" (docs/link.md section 11);
            anything still unanswered after a few slices is lost with the instance */
-        interrupt_host_requests(fw);
+        interrupt_requests(fw, 0);
         for (int k = 0; k < 16 && fw->e && fw->nreqs; k++) {
             int32_t more = 0;
             if (!ok(fw, run(fw, &more)) || !more) break;

@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { runTranscript } from "../board/transcript.js";
 import type { VirtualBoard } from "../board/virtual-board.js";
-import { OPTIONAL_PORT_OPTIONS, VIRTUAL_ONLY, openClient, openTarget, portOption, reportLinkFailure } from "../client/cli-support.js";
+import { OPTIONAL_PORT_OPTIONS, VIRTUAL_ONLY, interruptOnCtrlC, openClient, openTarget, portOption, reportLinkFailure } from "../client/cli-support.js";
 import type { BoardClient } from "../client/board-client.js";
 import { localSplitter, type BoardTarget } from "../client/target.js";
 import { transcriptOverLink } from "../client/transcript.js";
@@ -113,17 +113,7 @@ async function runOn(
   board.on("event", (channel, topic, payload) =>
     out(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(style, channel, topic, payload) + "\n"),
   );
-  let interrupts = 0;
-  let stopped = false;
-  const offInterrupt = io.onInterrupt(() => {
-    interrupts++;
-    if (interrupts === 1 && board.pending().length > 0) {
-      board.interrupt();
-      return;
-    }
-    stopped = true;
-    void board.close();
-  });
+  const ctrlC = interruptOnCtrlC(io, board);
   try {
     for (const w of watches) await board.watch(w.channel, w.topic, true);
     const sub = board.submit(source);
@@ -133,13 +123,13 @@ async function runOn(
     const value = await sub.result;
     await board.drain();
     await writeAsync(io.stdout, "");
-    if (stopped) return ExitCode.INTERRUPTED;
+    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
     return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
   } catch (e) {
-    if (stopped) return ExitCode.INTERRUPTED;
+    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
     return reportLinkFailure(io, e);
   } finally {
-    offInterrupt();
+    ctrlC.off();
     await board.close();
   }
 }

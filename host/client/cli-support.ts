@@ -83,3 +83,22 @@ export function timestamp(d = new Date()): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
+
+/**
+ * Ctrl-C while a command waits on the board: the first press interrupts what runs (the
+ * request then answers @"interrupted"); another press, or one while nothing runs,
+ * closes the board, and `stopped()` tells the command to end with exit code 130.
+ */
+export function interruptOnCtrlC(io: CliIO, board: BoardTarget): { stopped(): boolean; off(): void } {
+  let presses = 0;
+  let stopped = false;
+  const off = io.onInterrupt(() => {
+    if (++presses === 1 && board.pending().length > 0) {
+      board.interrupt();
+      return;
+    }
+    stopped = true;
+    void board.close();
+  });
+  return { stopped: () => stopped, off };
+}
