@@ -47,6 +47,26 @@ let nSyms: u32 = 0;
 let symBytes: u32 = 0;
 let oom: bool = false;
 
+// Bare tokens (symbols, numbers) as pass 1 found them, so that pass 2 need not scan and
+// look them up again: per token u32 (end offset | kind << 30), u32 (symbol id or int32).
+// Fixed size; tokens past it are scanned again by pass 2.
+const TOK_CACHE: u32 = 128;
+const tokCache = memory.data(TOK_CACHE * 8);
+const TC_SYMBOL: u32 = 0;
+const TC_INT32: u32 = 1;
+const TC_RESCAN: u32 = 2; // a wider integer or a real
+let nTok: u32 = 0;
+let tokRead: u32 = 0;
+
+@inline function cacheToken(end: usize, kind: u32, v: u32): void {
+  if (nTok < TOK_CACHE) {
+    let e = tokCache + (<usize>nTok << 3);
+    store<u32>(e, <u32>(end - src) | (kind << 30));
+    store<u32>(e, v, 4);
+    nTok++;
+  }
+}
+
 // error reporting
 let errReason: i32 = 0;
 let errChar: i32 = 0;
@@ -368,6 +388,7 @@ let depth: i32 = 0;
 
 function pass1(): bool {
   depth = 0;
+  nTok = 0;
   lvSet(lvCount, 0, 0);
   lvSet(lvSize, 0, 0);
   lvSet(lvPending, 0, 0);
@@ -435,14 +456,19 @@ function pass1(): bool {
           x = parseInteger(p, <i32>(e - p));
           if (numStatus != NUM_OK) return fail(E_INT_RANGE, p);
         }
-        size = x == <i64><i32>x ? 5 : 9;
+        let small = x == <i64><i32>x;
+        size = small ? 5 : 9;
+        cacheToken(e, small ? TC_INT32 : TC_RESCAN, <u32><i32>x);
       } else if (kind == K_REAL) {
         parseReal(p, <i32>(e - p));
         if (numStatus != NUM_OK) return fail(E_REAL_RANGE, p);
         size = 9;
+        cacheToken(e, TC_RESCAN, 0);
       } else {
-        if (symbolId(p, <u32>(e - p), tokHash, true) < 0) return false;
+        let id = symbolId(p, <u32>(e - p), tokHash, true);
+        if (id < 0) return false;
         size = 5;
+        cacheToken(e, TC_SYMBOL, <u32>id);
       }
       p = e;
     }
@@ -483,6 +509,7 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
   w += LIST_HEADER + rootCount * 4;
   let ord: u32 = 0;
   let p = src;
+  tokRead = 0;
   while (true) {
     p = skipBlank(p);
     if (p >= srcEnd) break;
@@ -526,6 +553,20 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       w += 5 + strDecoded;
       p = q;
       continue;
+    }
+    if (tokRead < nTok) {
+      // pass 1 saw this token: symbols and 32-bit integers come from the cache
+      let t = tokCache + (<usize>tokRead << 3);
+      tokRead++;
+      let a = load<u32>(t);
+      let k = a >>> 30;
+      if (k != TC_RESCAN) {
+        store<u8>(buf + w, k == TC_SYMBOL ? T_SYMBOL : T_INT32);
+        store<u32>(buf + w, load<u32>(t, 4), 1);
+        w += 5;
+        p = src + <usize>(a & 0x3fffffff);
+        continue;
+      }
     }
     let e = scanBare(p);
     let kind = tokKind;

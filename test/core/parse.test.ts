@@ -560,6 +560,26 @@ describe("print then parse: the canonical form is a fixed point", () => {
     expect(checked).toBe(400);
   });
 
+  it("more bare tokens than pass 1 keeps for pass 2 (128): each comes out right, in lists and out", () => {
+    const r = prng(128);
+    const pick = (): string => {
+      switch (r.int(7)) {
+        case 0: return `s${r.int(50)}`; // a symbol, often repeated
+        case 1: return String(r.int(2000) - 1000); // a 32-bit integer
+        case 2: return String(5000000000 + r.int(1000)); // a wider one
+        case 3: return `${r.int(100)}.5`; // a real
+        case 4: return `"t${r.int(9)}"`; // a string between them
+        case 5: return `'q${r.int(9)}`; // a quoted symbol
+        default: return `(s${r.int(5)} ${r.int(10)})`; // a list of two more
+      }
+    };
+    for (const n of [127, 128, 129, 400]) {
+      const tokens = Array.from({ length: n }, pick);
+      expect(raw.canon(tokens.join(" "))).toBe(`{${tokens.join(" ")}}`);
+      expect(raw.canon(`[${tokens.join(" ")}]`)).toBe(`{[${tokens.join(" ")}]}`);
+    }
+  });
+
   it("empty lists of each kind, quotes and errors nested", () => {
     const text = "() {} [] '() @{} '@[] @'() [() {} []] {[] ()} (() ([]) {{}}) '[@\"e\" '@x @@[] ''()] @(@(@()))";
     expect(raw.canon(text)).toBe(`{${text}}`);
