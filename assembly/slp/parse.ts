@@ -47,14 +47,17 @@ let nSyms: u32 = 0;
 let symBytes: u32 = 0;
 let oom: bool = false;
 
-// Bare tokens (symbols, numbers) as pass 1 found them, so that pass 2 need not scan and
-// look them up again: per token u32 (end offset | kind << 30), u32 (symbol id or int32).
+// Atoms (symbols, numbers, strings) as pass 1 found them, so that pass 2 need not scan and
+// look them up again: per atom u32 (end offset | kind << 30), u32 (symbol id, int32 or
+// string length).
 // Fixed size; tokens past it are scanned again by pass 2.
 const TOK_CACHE: u32 = 128;
 const tokCache = memory.data(TOK_CACHE * 8);
 const TC_SYMBOL: u32 = 0;
 const TC_INT32: u32 = 1;
 const TC_RESCAN: u32 = 2; // a wider integer or a real
+const TC_STRING: u32 = 3; // value: the length of a string without escapes, or NOT_PLAIN
+const NOT_PLAIN: u32 = 0xffffffff;
 let nTok: u32 = 0;
 let tokRead: u32 = 0;
 
@@ -215,22 +218,29 @@ function scanBare(p: usize): usize {
 
 // String scanning. Pass 1 validates and measures; pass 2 decodes into `out`.
 let strDecoded: u32 = 0;
+let strPlain: bool = false; // the string had no escapes: its bytes are its content
 
 /** Scans the string whose opening quote is at p; returns the position after the closing quote, or 0 on error. */
 function scanString(p: usize, out: usize): usize {
   let open = p;
   p++;
   let n: u32 = 0;
+  strPlain = true;
   while (true) {
-    if (p >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
-    let c = <u32>load<u8>(p);
-    if (c == 34) { strDecoded = n; return p + 1; }
-    if (c != 92) {
-      if (out) store<u8>(out + n, <u8>c);
-      n++; p++;
-      continue;
+    // a run of plain bytes, copied at once
+    let run = p;
+    let c: u32 = 0;
+    while (p < srcEnd) {
+      c = <u32>load<u8>(p);
+      if (c == 34 || c == 92) break;
+      p++;
     }
+    if (out && p > run) memory.copy(out + n, run, p - run);
+    n += <u32>(p - run);
+    if (p >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+    if (c == 34) { strDecoded = n; return p + 1; }
     // escape
+    strPlain = false;
     if (p + 1 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
     let e = <u32>load<u8>(p + 1);
     let b: i32 = -1;
@@ -256,6 +266,7 @@ function scanString(p: usize, out: usize): usize {
     n++;
     p += adv;
   }
+  return 0; // not reached: the loop returns
 }
 
 // ---- scratch arrays ----
@@ -446,6 +457,7 @@ function pass1(): bool {
       let q = scanString(p, 0);
       if (!q) return false;
       size = 5 + strDecoded;
+      cacheToken(q, TC_STRING, strPlain ? strDecoded : NOT_PLAIN);
       p = q;
     } else {
       let e = scanBare(p);
@@ -546,27 +558,38 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       continue;
     }
     place(buf, depth, w);
-    if (c == 34) {
-      let q = scanString(p, buf + w + 5);
-      store<u8>(buf + w, T_STRING);
-      store<u32>(buf + w, strDecoded, 1);
-      w += 5 + strDecoded;
-      p = q;
-      continue;
-    }
+    // pass 1 saw this atom: symbols, 32-bit integers and strings without escapes come
+    // from the cache
+    let a: u32 = 0;
+    let v: u32 = 0;
     if (tokRead < nTok) {
-      // pass 1 saw this token: symbols and 32-bit integers come from the cache
       let t = tokCache + (<usize>tokRead << 3);
       tokRead++;
-      let a = load<u32>(t);
-      let k = a >>> 30;
-      if (k != TC_RESCAN) {
-        store<u8>(buf + w, k == TC_SYMBOL ? T_SYMBOL : T_INT32);
-        store<u32>(buf + w, load<u32>(t, 4), 1);
-        w += 5;
+      a = load<u32>(t);
+      v = load<u32>(t, 4);
+    } else {
+      a = TC_RESCAN << 30;
+    }
+    let k = a >>> 30;
+    if (c == 34) {
+      store<u8>(buf + w, T_STRING);
+      if (k == TC_STRING && v != NOT_PLAIN) {
+        memory.copy(buf + w + 5, p + 1, v);
+        strDecoded = v;
         p = src + <usize>(a & 0x3fffffff);
-        continue;
+      } else {
+        p = scanString(p, buf + w + 5);
       }
+      store<u32>(buf + w, strDecoded, 1);
+      w += 5 + strDecoded;
+      continue;
+    }
+    if (k == TC_SYMBOL || k == TC_INT32) {
+      store<u8>(buf + w, k == TC_SYMBOL ? T_SYMBOL : T_INT32);
+      store<u32>(buf + w, v, 1);
+      w += 5;
+      p = src + <usize>(a & 0x3fffffff);
+      continue;
     }
     let e = scanBare(p);
     let kind = tokKind;
