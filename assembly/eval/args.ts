@@ -6,7 +6,7 @@ import { heapLargestAvailable } from "../mem/heap";
 import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
-  T_STRING, T_SYMBOL,
+  T_STRING, T_SYMBOL, vptr, unitSize, symEntry,
 } from "../slp/format";
 import { printValue } from "../slp/print";
 import { copyValue } from "../slp/value";
@@ -108,17 +108,39 @@ export function storeRoom(need: usize): bool {
 let measure: usize = 0;
 
 /**
+ * Whether v's canonical form surely fits MAX_VALUE, without printing it. Every unit of
+ * the buffer format prints in at most 4 characters per byte of its encoding (a string
+ * byte as \xHH at worst, 2147483647 in 5 bytes, a real in 9, a list's brackets and
+ * spaces in its header and offsets), except a symbol, which prints its name: one of up
+ * to 20 bytes keeps the bound (its unit is 5 bytes). So with every name of v's buffer
+ * that short, 4 * (v's encoded size) bounds its print.
+ */
+function surelyFits(v: Value): bool {
+  let size = unitSize(vptr(v));
+  if (size > <u32>(MAX_VALUE / 4)) return false;
+  let buf = vbuf(v);
+  let nsym = load<u32>(buf, 8);
+  for (let i: u32 = 0; i < nsym; i++) if (load<u32>(symEntry(buf, i)) > 20) return false;
+  return true;
+}
+
+/**
  * Stores v under key k after the MAX_VALUE check; A_CONT on success, else the error
  * (`value too large`, `store full`). Does not take v's reference.
  */
 export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
-  if (!measure) measure = textNew(MAX_VALUE + 64);
-  if (!measure) return failCmd(t, cmd, M.STORE_FULL);
-  textClear(measure);
-  measure = printValue(measure, v, MAX_VALUE);
-  if (!measure) return failCmd(t, cmd, M.STORE_FULL);
-  let len = textLen(measure);
-  if (len > MAX_VALUE) return failCmd(t, cmd, M.VALUE_TOO_LARGE);
+  // a value of a few dozen bytes need not be printed to know it fits (an interpreter
+  // on a board pays for every byte printed)
+  let len = <i32>unitSize(vptr(v));
+  if (!surelyFits(v)) {
+    if (!measure) measure = textNew(MAX_VALUE + 64);
+    if (!measure) return failCmd(t, cmd, M.STORE_FULL);
+    textClear(measure);
+    measure = printValue(measure, v, MAX_VALUE);
+    if (!measure) return failCmd(t, cmd, M.STORE_FULL);
+    len = textLen(measure);
+    if (len > MAX_VALUE) return failCmd(t, cmd, M.VALUE_TOO_LARGE);
+  }
   // The value's copy, the entry and a grown index come out of the heap; STORE_RESERVE
   // contiguous bytes must remain for requests (a reserve in fragments serves nobody).
   if (!storeRoom(<usize>(len + textLenOf(k)) + 64)) return failCmd(t, cmd, M.STORE_FULL);
