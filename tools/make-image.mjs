@@ -2,7 +2,8 @@
 // Write an image file: the 32-byte header of docs/link.md section 12 followed by the Wasm
 // module. The ABI version comes from the module itself (its sxs_abi_version export, called
 // on an instance whose imports are stubs); the image id is the CRC-32 of the Wasm bytes.
-// Plain Node ESM, no dependencies (the build runs this before host/ is compiled).
+// The header is written by the host library's one implementation of the format
+// (host/link/image-header.ts, from dist/: npm run build compiles host/ before this runs).
 //
 //   node tools/make-image.mjs [IN.wasm] [OUT.img] [--abi N] [--build-time SECONDS] [--help]
 //
@@ -14,10 +15,19 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const HEADER_LEN = 32;
-const MAGIC = [0x53, 0x58, 0x53, 0x49]; // "SXSI"
-const FORMAT = 1;
 const WASM_PREAMBLE = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+let lib;
+try {
+  lib = {
+    ...(await import(join(ROOT, "dist", "host", "link", "image-header.js"))),
+    ...(await import(join(ROOT, "dist", "host", "link", "crc32.js"))),
+  };
+} catch (e) {
+  process.stderr.write(`make-image: the host library is not built (npm run build:host): ${e.message}\n`);
+  process.exit(1);
+}
+const { buildImage, crc32, IMAGE_HEADER_LEN } = lib;
 
 const USAGE = `Usage: node tools/make-image.mjs [IN.wasm] [OUT.img] [options]
 
@@ -31,23 +41,6 @@ section 12) followed by the Wasm module.
   --build-time SECONDS   Unix time to record (default: SOURCE_DATE_EPOCH, else now)
   -h, --help             show this help
 `;
-
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32/IEEE (reflected, 0xEDB88320, init and final XOR 0xFFFFFFFF). */
-export function crc32(bytes, start = 0, end = bytes.length) {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** The module's ABI version: sxs_abi_version() on an instance with stub imports. */
 export async function abiVersionOf(wasm) {
@@ -66,23 +59,6 @@ export async function abiVersionOf(wasm) {
   const v = f();
   if (!Number.isInteger(v) || v < 0) throw new Error(`sxs_abi_version() returned ${v}`);
   return v;
-}
-
-/** Header + Wasm. */
-export function makeImage(wasm, { abiVersion, buildTime }) {
-  const out = new Uint8Array(HEADER_LEN + wasm.length);
-  const dv = new DataView(out.buffer);
-  out.set(MAGIC, 0);
-  dv.setUint16(4, FORMAT, true);
-  dv.setUint16(6, HEADER_LEN, true);
-  dv.setUint32(8, abiVersion >>> 0, true);
-  dv.setUint32(12, wasm.length, true);
-  dv.setUint32(16, crc32(wasm), true);
-  dv.setUint32(20, 0, true); // flags (reserved)
-  dv.setUint32(24, buildTime >>> 0, true);
-  dv.setUint32(28, crc32(out, 0, 28), true);
-  out.set(wasm, HEADER_LEN);
-  return out;
 }
 
 function parse(argv) {
@@ -142,7 +118,7 @@ async function main() {
   }
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const buildTime = args.o.buildTime ?? (epoch && /^\d+$/.test(epoch) ? Number(epoch) : Math.floor(Date.now() / 1000));
-  const image = makeImage(wasm, { abiVersion, buildTime });
+  const image = buildImage(wasm, { abiVersion, buildTime });
   try {
     writeFileSync(outPath, image);
   } catch (e) {
@@ -150,7 +126,7 @@ async function main() {
     return 1;
   }
   const id = crc32(wasm).toString(16).padStart(8, "0");
-  process.stdout.write(`${outPath}: image ${id}, ABI ${abiVersion}, ${wasm.length} bytes of Wasm + ${HEADER_LEN}-byte header\n`);
+  process.stdout.write(`${outPath}: image ${id}, ABI ${abiVersion}, ${wasm.length} bytes of Wasm + ${IMAGE_HEADER_LEN}-byte header\n`);
   return 0;
 }
 
