@@ -14,6 +14,7 @@
 
 #include "board_posix.h"
 #include "sxs_board.h"
+#include "sxs_board_port.h"
 #include "sxs_fw.h"
 #include "sxs_image.h"
 #include "sxs_posix.h"
@@ -32,24 +33,6 @@ static int p_read(void *ctx, uint8_t *buf, size_t cap, int32_t timeout)
     int n = sxs_board_serial_read(buf, cap, timeout);
     if (stop_signal) return -1;
     return n;
-}
-
-static void p_write(void *ctx, const uint8_t *b, size_t n)
-{
-    (void)ctx;
-    sxs_board_serial_write(b, n);
-}
-
-static double p_now(void *ctx)
-{
-    (void)ctx;
-    return sxs_board_now_ms();
-}
-
-static void p_reset(void *ctx, const sxs_reset_info *info)
-{
-    (void)ctx;
-    sxs_board_reset(info);
 }
 
 static uint32_t p_free_heap(void *ctx)
@@ -153,7 +136,7 @@ int sxs_posix_serve(const sxs_serve_options *o)
     cfg.session_seed = (uint32_t)time(NULL) * 2654435761u ^ (uint32_t)getpid() << 16;
     cfg.default_image = image;
     cfg.default_image_len = ilen;
-    static const sxs_fw_port port = { NULL, p_read, p_write, p_now, p_reset, p_free_heap, &sxs_board_flash_ops };
+    static const sxs_fw_port port = { NULL, p_read, sxs_board_port_write, sxs_board_port_now, sxs_board_port_reset, p_free_heap, &sxs_board_flash_ops };
     sxs_reset_info ri;
     sxs_board_reset_info(&ri);
     sxs_fw_boot(&fw, &port, &cfg, &ri);

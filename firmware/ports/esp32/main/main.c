@@ -25,6 +25,7 @@
 
 #include "board_esp32.h"
 #include "sxs_board.h"
+#include "sxs_board_port.h"
 #include "sxs_fw.h"
 #include "sxs_image.h"
 #include "sxs_slots.h"
@@ -117,31 +118,13 @@ static int p_read(void *ctx, uint8_t *buf, size_t cap, int32_t timeout_ms)
     return sxs_board_serial_read(buf, cap, timeout_ms); /* never -1: a UART does not go away */
 }
 
-static void p_write(void *ctx, const uint8_t *b, size_t n)
-{
-    (void)ctx;
-    sxs_board_serial_write(b, n);
-}
-
-static double p_now(void *ctx)
-{
-    (void)ctx;
-    return sxs_board_now_ms();
-}
-
-static void p_reset(void *ctx, const sxs_reset_info *info)
-{
-    (void)ctx;
-    sxs_board_reset(info);
-}
-
 static uint32_t p_free_heap(void *ctx)
 {
     (void)ctx;
     return (uint32_t)heap_caps_get_free_size(MALLOC_CAP_8BIT); /* internal RAM and PSRAM */
 }
 
-static const sxs_fw_port port = { NULL, p_read, p_write, p_now, p_reset, p_free_heap, &sxs_board_flash_ops };
+static const sxs_fw_port port = { NULL, p_read, sxs_board_port_write, sxs_board_port_now, sxs_board_port_reset, p_free_heap, &sxs_board_flash_ops };
 
 /* ---- the default image --------------------------------------------------------------- */
 
