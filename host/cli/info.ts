@@ -1,6 +1,6 @@
 // sxs info --port P: the board's description (INFO).
 
-import { openClient, REQUIRED_PORT_OPTIONS, reportLinkFailure } from "../client/cli-support.js";
+import { REQUIRED_PORT_OPTIONS, withClient } from "../client/cli-support.js";
 import { hex8 } from "../client/board-client.js";
 import { infoRows } from "../client/target.js";
 import { flag } from "./args.js";
@@ -17,13 +17,7 @@ export const info: CliCommand = {
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
     const json = flag(args, "json");
-    let client;
-    try {
-      client = await openClient(args, io);
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    }
-    try {
+    return withClient(args, io, async (client) => {
       const i = await client.info();
       if (json) {
         await writeAsync(io.stdout, jsonLine({ ...i, image: hex8(i.imageCrc), port: client.transport.path }));
@@ -35,10 +29,6 @@ export const info: CliCommand = {
         await writeAsync(io.stdout, "");
       }
       return ExitCode.OK;
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    } finally {
-      await client.close();
-    }
+    });
   },
 };

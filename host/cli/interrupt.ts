@@ -1,6 +1,6 @@
 // sxs interrupt --port P: INTERRUPT every request on the board (or one by id).
 
-import { openClient, REQUIRED_PORT_OPTIONS, reportLinkFailure } from "../client/cli-support.js";
+import { REQUIRED_PORT_OPTIONS, withClient } from "../client/cli-support.js";
 import { flag, intOption } from "./args.js";
 import { ExitCode, UsageError, type CliCommand } from "./command.js";
 import { jsonLine, writeAsync } from "./output.js";
@@ -22,20 +22,10 @@ export const interrupt: CliCommand = {
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
     const json = flag(args, "json");
-    let client;
-    try {
-      client = await openClient(args, io);
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    }
-    try {
+    return withClient(args, io, async (client) => {
       const n = await client.interrupt(intOption(args, "req") ?? 0);
       await writeAsync(io.stdout, json ? jsonLine({ interrupted: n }) : `interrupted ${n} request${n === 1 ? "" : "s"}\n`);
       return ExitCode.OK;
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    } finally {
-      await client.close();
-    }
+    });
   },
 };

@@ -1,6 +1,6 @@
 // sxs reset --port P: a soft reset of the board (RESET), then wait for it to come back.
 
-import { openClient, REQUIRED_PORT_OPTIONS, reportLinkFailure } from "../client/cli-support.js";
+import { REQUIRED_PORT_OPTIONS, withClient } from "../client/cli-support.js";
 import { hex8 } from "../client/board-client.js";
 import { flag } from "./args.js";
 import { ExitCode, UsageError, type CliCommand } from "./command.js";
@@ -22,13 +22,7 @@ export const reset: CliCommand = {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
     const json = flag(args, "json");
     const text = flag(args, "text");
-    let client;
-    try {
-      client = await openClient(args, io);
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    }
-    try {
+    return withClient(args, io, async (client) => {
       const t0 = performance.now();
       const back = await client.reset({ safeMode: flag(args, "safe-mode"), textMode: text });
       const ms = Math.round(performance.now() - t0);
@@ -40,10 +34,6 @@ export const reset: CliCommand = {
           `board reset; back after ${ms} ms: image ${hex8(back.imageCrc)} in slot ${back.activeSlot}${back.stateFlags & 1 ? " (safe mode)" : ""}\n`,
         );
       return ExitCode.OK;
-    } catch (e) {
-      return reportLinkFailure(io, e);
-    } finally {
-      await client.close();
-    }
+    });
   },
 };

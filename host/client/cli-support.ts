@@ -47,6 +47,26 @@ export async function openClient(args: ParsedArgs, _io: CliIO): Promise<BoardCli
   });
 }
 
+/**
+ * Opens the board named by --port, runs `use` on it and closes it. A link failure, at
+ * opening or in `use`, is printed and gives exit code 3 (reportLinkFailure).
+ */
+export async function withClient(args: ParsedArgs, io: CliIO, use: (client: BoardClient) => Promise<number>): Promise<number> {
+  let client: BoardClient;
+  try {
+    client = await openClient(args, io);
+  } catch (e) {
+    return reportLinkFailure(io, e);
+  }
+  try {
+    return await use(client);
+  } catch (e) {
+    return reportLinkFailure(io, e);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Options that describe the in-process virtual board; with --port they are a usage error. */
 export const VIRTUAL_ONLY = ["processors", "max-input", "max-steps", "engine", "flash", "safe-mode"];
 

@@ -184,7 +184,8 @@ export interface KvFlash {
   erase(off: number, len: number): void;
 }
 
-interface RawExports {
+/** The image's exports as the host calls them (docs/abi.md). */
+export interface RawExports {
   memory: WebAssembly.Memory;
   sxs_abi_version(): number;
   sxs_limit(id: number, value: number): number;

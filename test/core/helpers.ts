@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VirtualBoard, type VirtualBoardOptions } from "../../host/board/virtual-board.js";
-import { compileImage } from "../../host/image/image.js";
+import { compileImage, type RawExports } from "../../host/image/image.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The image under test: build/sxs.wasm, or the file named by SXS_IMAGE. */
@@ -154,24 +154,6 @@ export function record(b: VirtualBoard): Recording {
 
 // ---------------------------------------------------------------------------------------
 // The raw image: exports called directly, outputs kept as bytes
-
-interface RawExports {
-  memory: WebAssembly.Memory;
-  sxs_abi_version(): number;
-  sxs_limit(id: number, value: number): number;
-  sxs_init(): number;
-  sxs_input(len: number): number;
-  sxs_submit(req: number, proc: number, len: number): number;
-  sxs_run(budget: number): number;
-  sxs_next_timer(): number;
-  sxs_interrupt(req: number): number;
-  sxs_watch(channel: number, topic: number, on: number): number;
-  sxs_split(len: number): number;
-  sxs_free(ptr: number): void;
-  sxs_stat(id: number): number;
-  sxs_encode(len: number): number;
-  sxs_decode(len: number): number;
-}
 
 export type BlockResult = { ok: true; bytes: Uint8Array } | { ok: false; error: string };
 
