@@ -207,6 +207,16 @@ static void h_free(H *h)
     free(h);
 }
 
+/* A harness on build/sxs.wasm, or NULL (and a "skipped" line) when it is not built. */
+static H *h_with_image(void)
+{
+    H *h = h_new(NULL);
+    if (h->image_a) return h;
+    printf("     skipped: no build/sxs.wasm\n");
+    h_free(h);
+    return NULL;
+}
+
 /* Run the board until cond holds or ms of fake time pass; reboots on a reset. */
 static int run_until(H *h, int (*cond)(H *, const void *), const void *arg, double ms)
 {
@@ -317,12 +327,8 @@ static int info_of(const msg *m, sxs_board_info *i) { return m && sxs_board_info
 
 static void text_mode(void)
 {
-    H *h = h_new(NULL);
-    if (!h->image_a) {
-        printf("     skipped: no build/sxs.wasm\n");
-        h_free(h);
-        return;
-    }
+    H *h = h_with_image();
+    if (!h) return;
     boot(h, NULL);
     char banner[128];
     snprintf(banner, sizeof banner, "sxs sxs-fw 0.1.0 test abi %d slot 0 image %08x\r\n> ", SXS_ABI_VERSION,
@@ -375,12 +381,8 @@ static void text_mode(void)
 
 static void framed_messages(void)
 {
-    H *h = h_new(NULL);
-    if (!h->image_a) {
-        printf("     skipped: no build/sxs.wasm\n");
-        h_free(h);
-        return;
-    }
+    H *h = h_with_image();
+    if (!h) return;
     boot(h, NULL);
     CHECK(enter(h) != NULL);
     exec(h, 1, "(core/kv/set k 7)");
@@ -488,12 +490,8 @@ static void framed_messages(void)
 
 static void backpressure(void)
 {
-    H *h = h_new(NULL);
-    if (!h->image_a) {
-        printf("     skipped: no build/sxs.wasm\n");
-        h_free(h);
-        return;
-    }
+    H *h = h_with_image();
+    if (!h) return;
     h->cfg.queue = 4; /* a tiny queue: the board is busy most of the time */
     boot(h, NULL);
     CHECK(enter(h) != NULL);
@@ -662,12 +660,8 @@ static const msg *flash(H *h, uint32_t id, const uint8_t *img, uint32_t len, uin
 
 static void flash_and_switch(void)
 {
-    H *h = h_new(NULL);
-    if (!h->image_a) {
-        printf("     skipped: no build/sxs.wasm\n");
-        h_free(h);
-        return;
-    }
+    H *h = h_with_image();
+    if (!h) return;
     boot(h, NULL);
     CHECK(enter(h) != NULL);
     uint32_t len = 0;
@@ -954,12 +948,8 @@ static void torn_boot_increment(void)
  * the new slot the same way. */
 static void mapped_slot(void)
 {
-    H *h = h_new(NULL);
-    if (!h->image_a) {
-        printf("     skipped: no build/sxs.wasm\n");
-        h_free(h);
-        return;
-    }
+    H *h = h_with_image();
+    if (!h) return;
     h->flash.mappable = 1;
     boot(h, NULL);
     CHECK(h->fw->e != NULL);
@@ -981,12 +971,8 @@ static void mapped_slot(void)
  * reboot bring the old one back, a good one reboots into the new slot. */
 static void commit_in_place(void)
 {
-    H *h = h_new(NULL);
-    if (!h->image_a) {
-        printf("     skipped: no build/sxs.wasm\n");
-        h_free(h);
-        return;
-    }
+    H *h = h_with_image();
+    if (!h) return;
     h->cfg.commit_check_in_place = 1;
     boot(h, NULL);
     CHECK(enter(h) != NULL);
