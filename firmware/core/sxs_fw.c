@@ -135,25 +135,13 @@ static void send_msg(sxs_fw *fw, uint8_t type, uint32_t req, const uint8_t *h, s
                      size_t tn, int poll)
 {
     if (!session_up(fw)) return;
-    size_t total = hn + tn, off = 0, mp = fw->link.cfg.max_payload;
+    size_t total = hn + tn, off = 0;
     do {
-        size_t k = total - off < mp ? total - off : mp;
-        while (sxs_link_tx_room(&fw->link) < SXS_FRAME_COST(k))
+        while (sxs_link_tx_room(&fw->link) < sxs_link_fragment_cost(&fw->link, total, off))
             if (!pump(fw)) return;
-        const uint8_t *a, *b = NULL;
-        size_t na, nb = 0;
-        if (off < hn) {
-            a = h + off;
-            na = hn - off < k ? hn - off : k;
-            b = t;
-            nb = k - na;
-        } else {
-            a = t + (off - hn);
-            na = k;
-        }
-        uint8_t fl = off + k < total ? SXS_FLAG_MORE : (poll ? SXS_FLAG_POLL : 0);
-        sxs_link_enqueue(&fw->link, type, fl, req, a, na, b, nb);
-        off += k;
+        long k = sxs_link_enqueue_fragment(&fw->link, type, req, h, hn, t, tn, off, poll);
+        if (k < 0) return; /* not reached: the room was made */
+        off += (size_t)k;
     } while (off < total);
     sxs_link_flush(&fw->link, fw_ms(fw));
 }

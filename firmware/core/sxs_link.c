@@ -211,29 +211,46 @@ uint32_t sxs_link_message_cost(const sxs_link *l, size_t n)
     return frames * SXS_FRAME_OVERHEAD + (uint32_t)n;
 }
 
+static size_t fragment_len(const sxs_link *l, size_t total, size_t off)
+{
+    size_t mp = l->cfg.max_payload;
+    return total - off < mp ? total - off : mp;
+}
+
+uint32_t sxs_link_fragment_cost(const sxs_link *l, size_t total, size_t off)
+{
+    return SXS_FRAME_COST(fragment_len(l, total, off));
+}
+
+long sxs_link_enqueue_fragment(sxs_link *l, uint8_t type, uint32_t req, const uint8_t *p1, size_t n1,
+                               const uint8_t *p2, size_t n2, size_t off, int poll)
+{
+    size_t n = n1 + n2, k = fragment_len(l, n, off);
+    /* the piece [off, off+k) of p1 ++ p2, as up to two spans */
+    const uint8_t *a, *b = NULL;
+    size_t na, nb = 0;
+    if (off < n1) {
+        a = p1 + off;
+        na = n1 - off < k ? n1 - off : k;
+        b = p2;
+        nb = k - na;
+    } else {
+        a = p2 + (off - n1);
+        na = k;
+    }
+    uint8_t fl = off + k < n ? SXS_FLAG_MORE : (poll ? SXS_FLAG_POLL : 0);
+    return sxs_sendwin_enqueue(&l->tx, type, fl, req, a, na, b, nb) < 0 ? -1 : (long)k;
+}
+
 int sxs_link_send(sxs_link *l, uint8_t type, uint32_t req, const uint8_t *p1, size_t n1, const uint8_t *p2,
                   size_t n2, int poll)
 {
-    size_t n = n1 + n2;
+    size_t n = n1 + n2, off = 0;
     if (sxs_link_message_cost(l, n) > sxs_link_tx_room(l)) return -1;
-    size_t mp = l->cfg.max_payload, off = 0;
     do {
-        size_t k = n - off < mp ? n - off : mp;
-        /* the piece [off, off+k) of p1 ++ p2 */
-        const uint8_t *a = NULL, *b = NULL;
-        size_t na = 0, nb = 0;
-        if (off < n1) {
-            a = p1 + off;
-            na = n1 - off < k ? n1 - off : k;
-            b = p2;
-            nb = k - na;
-        } else {
-            a = p2 + (off - n1);
-            na = k;
-        }
-        uint8_t fl = off + k < n ? SXS_FLAG_MORE : (poll ? SXS_FLAG_POLL : 0);
-        sxs_sendwin_enqueue(&l->tx, type, fl, req, a, na, b, nb);
-        off += k;
+        long k = sxs_link_enqueue_fragment(l, type, req, p1, n1, p2, n2, off, poll);
+        if (k < 0) return -1; /* not reached: the room was checked */
+        off += (size_t)k;
     } while (off < n);
     return 0;
 }

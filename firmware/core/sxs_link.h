@@ -96,6 +96,13 @@ int sxs_link_next_deadline(const sxs_link *l, uint32_t *at);
  * buffer has no room for it. */
 int sxs_link_enqueue(sxs_link *l, uint8_t type, uint8_t flags, uint32_t req, const uint8_t *p1, size_t n1,
                      const uint8_t *p2, size_t n2);
+/* Queue the fragment of a message (p1 ++ p2) that starts at byte off: at most
+ * max_payload bytes, MORE unless it is the last, POLL on the last if poll.  Its
+ * length, or -1 when the retransmit buffer has no room for it. */
+long sxs_link_enqueue_fragment(sxs_link *l, uint8_t type, uint32_t req, const uint8_t *p1, size_t n1,
+                               const uint8_t *p2, size_t n2, size_t off, int poll);
+/* The retransmit buffer the fragment at off needs. */
+uint32_t sxs_link_fragment_cost(const sxs_link *l, size_t total, size_t off);
 /* Queue a whole message, fragmented at max_payload (POLL on the last
  * fragment if poll); 0, or -1 (nothing queued) when it does not fit. */
 int sxs_link_send(sxs_link *l, uint8_t type, uint32_t req, const uint8_t *p1, size_t n1, const uint8_t *p2,
