@@ -3,7 +3,6 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import binaryen from "binaryen";
 import { LinkServer, type LinkServerOptions } from "../../host/board/link-server.js";
 import { NorFlash } from "../../host/board/flash.js";
 import { ENTER_SEQUENCE } from "../../host/link/deframer.js";
@@ -13,9 +12,9 @@ import { LinkEndpoint } from "../../host/link/endpoint.js";
 import { buildImage } from "../../host/link/image-header.js";
 import { decodeRaw, encodeMessage, type BoardInfo, type Message } from "../../host/link/messages.js";
 import { ABI_VERSION } from "../../host/image/image.js";
-import { IMAGE, ROOT } from "../host/helpers.js";
+import { IMAGE, ROOT, fakeWasm } from "../host/helpers.js";
 
-export { ROOT, IMAGE };
+export { ROOT, IMAGE, fakeWasm };
 export const te = new TextEncoder();
 export const td = new TextDecoder();
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -30,61 +29,6 @@ export function wasmBytes(): Uint8Array {
 /** build/sxs.wasm as an image file (header + Wasm). */
 export function realImage(buildTime = 0): Uint8Array {
   return buildImage(wasmBytes(), { abiVersion: ABI_VERSION, buildTime });
-}
-
-/**
- * A small image that speaks the ABI (the fake of test/host/helpers.ts, parameterised):
- * - `trapRun`: sxs_run traps (`unreachable`) on its first call: it passes every check
- *   at FLASH_COMMIT (exports, ABI version, sxs_init) but traps at start-up;
- * - `busyRun`: sxs_run always answers "work remains": never reaches idle;
- * - `abi`: what sxs_abi_version answers; `initResult`: what sxs_init answers;
- * - `tag`: a constant folded into the module, so that images differ in their CRC.
- * A request is answered with its own text; a request starting with `!` traps.
- */
-export function fakeWasm(o: { trapRun?: boolean; busyRun?: boolean; abi?: number; initResult?: number; tag?: number } = {}): Uint8Array {
-  const runHead = o.trapRun ? "unreachable" : o.busyRun ? "(return (i32.const 1))" : "";
-  const wat = `(module
- (import "env" "host_result" (func $result (param i32 i32 i32)))
- (import "env" "host_log" (func $log (param i32 i32)))
- (import "env" "host_event" (func $event (param i32 i32 i32 i32)))
- (import "env" "host_now" (func $now (result f64)))
- (memory (export "memory") 1 4)
- (global $req (mut i32) (i32.const 0))
- (global $len (mut i32) (i32.const 0))
- (global $tag i32 (i32.const ${o.tag ?? 0}))
- (func (export "sxs_abi_version") (result i32) (i32.const ${o.abi ?? ABI_VERSION}))
- (func (export "sxs_limit") (param i32 i32) (result i32) (i32.const 0))
- (func (export "sxs_init") (result i32) (i32.const ${o.initResult ?? 0}))
- (func (export "sxs_input") (param i32) (result i32) (i32.const 1024))
- (func (export "sxs_submit") (param $r i32) (param $p i32) (param $l i32) (result i32)
-   (if (i32.ne (local.get $p) (i32.const 0)) (then (return (i32.const -2))))
-   (if (global.get $req) (then (return (i32.const -1))))
-   (memory.copy (i32.const 2048) (i32.const 1024) (local.get $l))
-   (global.set $req (local.get $r)) (global.set $len (local.get $l)) (i32.const 0))
- (func (export "sxs_run") (param i32) (result i32)
-   ${runHead}
-   (if (i32.eqz (global.get $req)) (then (return (i32.const 0))))
-   (if (i32.eq (i32.load8_u (i32.const 2048)) (i32.const 33)) (then unreachable))
-   (call $result (global.get $req) (i32.const 2048) (global.get $len))
-   (global.set $req (i32.const 0))
-   (i32.const 0))
- (func (export "sxs_next_timer") (result f64) (f64.const -1))
- (func (export "sxs_interrupt") (param i32) (result i32) (i32.const 0))
- (func (export "sxs_watch") (param i32 i32 i32) (result i32) (i32.const 0))
- (func (export "sxs_split") (param i32) (result i32) (i32.const 0))
- (func (export "sxs_free") (param i32))
- (func (export "sxs_stat") (param i32) (result f64) (f64.convert_i32_s (global.get $tag)))
- (func (export "sxs_encode") (param i32) (result i32) (i32.const 0))
- (func (export "sxs_decode") (param i32) (result i32) (i32.const 0))
-)`;
-  const m = binaryen.parseText(wat);
-  m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
-  try {
-    if (!m.validate()) throw new Error("fake image does not validate");
-    return m.emitBinary();
-  } finally {
-    m.dispose();
-  }
 }
 
 export function fakeImage(o: Parameters<typeof fakeWasm>[0] = {}, abiVersion = ABI_VERSION): Uint8Array {

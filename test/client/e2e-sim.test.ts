@@ -5,11 +5,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import binaryen from "binaryen";
 import { crc32 } from "../../host/link/crc32.js";
 import { buildImage } from "../../host/link/image-header.js";
 import { openBoard } from "../../host/client/board-client.js";
-import { BIN, IMAGE, ROOT, runCli, tempDir } from "../host/helpers.js";
+import { BIN, IMAGE, ROOT, fakeWasm, runCli, tempDir } from "../host/helpers.js";
 import { buildDist } from "./dist.js";
 
 const simExists = existsSync(join(ROOT, "host", "cli", "sim.ts"));
@@ -92,37 +91,6 @@ function variantWasm(tag: string): Uint8Array {
   const body = Uint8Array.from([name.length, ...name, ...payload]);
   if (body.length > 127) throw new Error("tag too long");
   return Uint8Array.from([...w, 0, body.length, ...body]);
-}
-
-/** A module that passes the image checks and instantiates but traps in sxs_run. */
-function trappingWasm(): Uint8Array {
-  const wat = `(module
- (import "env" "host_result" (func $result (param i32 i32 i32)))
- (import "env" "host_log" (func $log (param i32 i32)))
- (import "env" "host_event" (func $event (param i32 i32 i32 i32)))
- (import "env" "host_now" (func $now (result f64)))
- (memory (export "memory") 1 4)
- (func (export "sxs_abi_version") (result i32) (i32.const 2))
- (func (export "sxs_limit") (param i32 i32) (result i32) (i32.const 0))
- (func (export "sxs_init") (result i32) (i32.const 0))
- (func (export "sxs_input") (param i32) (result i32) (i32.const 1024))
- (func (export "sxs_submit") (param i32 i32 i32) (result i32) (i32.const 0))
- (func (export "sxs_run") (param i32) (result i32) unreachable)
- (func (export "sxs_next_timer") (result f64) (f64.const -1))
- (func (export "sxs_interrupt") (param i32) (result i32) (i32.const 0))
- (func (export "sxs_watch") (param i32 i32 i32) (result i32) (i32.const 0))
- (func (export "sxs_split") (param i32) (result i32) (i32.const 0))
- (func (export "sxs_free") (param i32))
- (func (export "sxs_stat") (param i32) (result f64) (f64.const 0))
- (func (export "sxs_encode") (param i32) (result i32) (i32.const 0))
- (func (export "sxs_decode") (param i32) (result i32) (i32.const 0))
-)`;
-  const m = binaryen.parseText(wat);
-  try {
-    return m.emitBinary();
-  } finally {
-    m.dispose();
-  }
 }
 
 describe.skipIf(!simExists).each(ENGINES)("end to end against `sxs sim --engine %s` over a pty", (engine) => {
@@ -250,7 +218,7 @@ describe.skipIf(!simExists).each(ENGINES)("end to end against `sxs sim --engine 
   it("an image that traps at start-up does not take over: the old image keeps serving", async () => {
     const current = JSON.parse((await runCli(["info", "--json", ...port()])).stdout).image as string;
     const f = join(dir, "trap.wasm");
-    writeFileSync(f, trappingWasm());
+    writeFileSync(f, fakeWasm({ trapRun: true })); // passes the image checks, traps in sxs_run
     const r = await runCli(["flash", ...port(), f], { timeoutMs: 60_000 });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/rolled back|refused the image/);

@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import binaryen from "binaryen";
+import { ABI_VERSION } from "../../host/image/image.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const IMAGE = join(ROOT, "build", "sxs.wasm");
@@ -97,11 +98,18 @@ export function tempDir(prefix: string): string {
 }
 
 /**
- * A fake image that speaks the ABI just enough to test the host's side: it holds one
- * request at a time (a second submit gets "queue full"), logs the request text and then
- * answers with it, and traps (`unreachable`) on text starting with `!`.
+ * A small image that speaks the ABI, for testing what lies around the image:
+ * - `trapRun`: sxs_run traps (`unreachable`) on its first call: it passes every check
+ *   at FLASH_COMMIT (exports, ABI version, sxs_init) but traps at start-up;
+ * - `busyRun`: sxs_run always answers "work remains": never reaches idle;
+ * - `abi`: what sxs_abi_version answers; `initResult`: what sxs_init answers;
+ * - `tag`: a constant folded into the module, so that images differ in their CRC.
+ * - `log`: each request also logs its text before the answer.
+ * It holds one request at a time (a second submit gets "queue full"). A request is
+ * answered with its own text; a request starting with `!` traps.
  */
-export function writeFakeImage(file: string): string {
+export function fakeWasm(o: { trapRun?: boolean; busyRun?: boolean; abi?: number; initResult?: number; tag?: number; log?: boolean } = {}): Uint8Array {
+  const runHead = o.trapRun ? "unreachable" : o.busyRun ? "(return (i32.const 1))" : "";
   const wat = `(module
  (import "env" "host_result" (func $result (param i32 i32 i32)))
  (import "env" "host_log" (func $log (param i32 i32)))
@@ -110,9 +118,10 @@ export function writeFakeImage(file: string): string {
  (memory (export "memory") 1 4)
  (global $req (mut i32) (i32.const 0))
  (global $len (mut i32) (i32.const 0))
- (func (export "sxs_abi_version") (result i32) (i32.const 2))
+ (global $tag i32 (i32.const ${o.tag ?? 0}))
+ (func (export "sxs_abi_version") (result i32) (i32.const ${o.abi ?? ABI_VERSION}))
  (func (export "sxs_limit") (param i32 i32) (result i32) (i32.const 0))
- (func (export "sxs_init") (result i32) (i32.const 0))
+ (func (export "sxs_init") (result i32) (i32.const ${o.initResult ?? 0}))
  (func (export "sxs_input") (param i32) (result i32) (i32.const 1024))
  (func (export "sxs_submit") (param $r i32) (param $p i32) (param $l i32) (result i32)
    (if (i32.ne (local.get $p) (i32.const 0)) (then (return (i32.const -2))))
@@ -120,9 +129,10 @@ export function writeFakeImage(file: string): string {
    (memory.copy (i32.const 2048) (i32.const 1024) (local.get $l))
    (global.set $req (local.get $r)) (global.set $len (local.get $l)) (i32.const 0))
  (func (export "sxs_run") (param i32) (result i32)
+   ${runHead}
    (if (i32.eqz (global.get $req)) (then (return (i32.const 0))))
    (if (i32.eq (i32.load8_u (i32.const 2048)) (i32.const 33)) (then unreachable))
-   (call $log (i32.const 2048) (global.get $len))
+   ${o.log ? "(call $log (i32.const 2048) (global.get $len))" : ""}
    (call $result (global.get $req) (i32.const 2048) (global.get $len))
    (global.set $req (i32.const 0))
    (i32.const 0))
@@ -131,7 +141,7 @@ export function writeFakeImage(file: string): string {
  (func (export "sxs_watch") (param i32 i32 i32) (result i32) (i32.const 0))
  (func (export "sxs_split") (param i32) (result i32) (i32.const 0))
  (func (export "sxs_free") (param i32))
- (func (export "sxs_stat") (param i32) (result f64) (f64.const 0))
+ (func (export "sxs_stat") (param i32) (result f64) (f64.convert_i32_s (global.get $tag)))
  (func (export "sxs_encode") (param i32) (result i32) (i32.const 0))
  (func (export "sxs_decode") (param i32) (result i32) (i32.const 0))
 )`;
@@ -139,10 +149,15 @@ export function writeFakeImage(file: string): string {
   m.setFeatures(binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt);
   try {
     if (!m.validate()) throw new Error("fake image does not validate");
-    writeFileSync(file, m.emitBinary());
+    return m.emitBinary();
   } finally {
     m.dispose();
   }
+}
+
+/** fakeWasm({ log: true }) written to `file` (for the host's side: board and CLI tests). */
+export function writeFakeImage(file: string): string {
+  writeFileSync(file, fakeWasm({ log: true }));
   return file;
 }
 
