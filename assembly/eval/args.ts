@@ -6,7 +6,7 @@ import { heapLargestAvailable } from "../mem/heap";
 import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
-  T_STRING, T_SYMBOL, vptr, unitSize, symEntry,
+  T_STRING, T_SYMBOL, T_QUOTE, T_ERROR, T_INT32, T_INT64, T_REAL, LIST_HEADER, vptr, unitSize, symEntry,
 } from "../slp/format";
 import { printValue } from "../slp/print";
 import { copyValue } from "../slp/value";
@@ -112,15 +112,27 @@ let measure: usize = 0;
  * the buffer format prints in at most 4 characters per byte of its encoding (a string
  * byte as \xHH at worst, 2147483647 in 5 bytes, a real in 9, a list's brackets and
  * spaces in its header and offsets), except a symbol, which prints its name: one of up
- * to 20 bytes keeps the bound (its unit is 5 bytes). So with every name of v's buffer
- * that short, 4 * (v's encoded size) bounds its print.
+ * to 20 bytes keeps the bound (its unit is 5 bytes). So with every symbol of v that
+ * short, 4 * (v's encoded size) bounds its print.
  */
 function surelyFits(v: Value): bool {
-  let size = unitSize(vptr(v));
-  if (size > <u32>(MAX_VALUE / 4)) return false;
+  let p = vptr(v);
+  let end = p + <usize>unitSize(p);
+  if (end - p > <usize>(MAX_VALUE / 4)) return false;
+  // v's units (at most MAX_VALUE / 4 bytes of them), in order: look at its symbols only,
+  // not at the whole symbol table of the buffer it sits in
   let buf = vbuf(v);
-  let nsym = load<u32>(buf, 8);
-  for (let i: u32 = 0; i < nsym; i++) if (load<u32>(symEntry(buf, i)) > 20) return false;
+  while (p < end) {
+    let tag = load<u8>(p);
+    if (tag == T_SYMBOL) {
+      if (load<u32>(symEntry(buf, load<u32>(p, 1))) > 20) return false;
+      p += 5;
+    } else if (tag == T_QUOTE || tag == T_ERROR) p += 1;
+    else if (tag == T_INT32) p += 5;
+    else if (tag == T_INT64 || tag == T_REAL) p += 9;
+    else if (tag == T_STRING) p += 5 + <usize>load<u32>(p, 1);
+    else p += LIST_HEADER + (<usize>load<u32>(p, 1) << 2); // a list: its children follow
+  }
   return true;
 }
 
