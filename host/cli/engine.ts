@@ -53,21 +53,33 @@ export function firmwareBoardArgv(args: ParsedArgs, io: CliIO, unsupported: read
 export interface FirmwareBoard {
   /** The pty a tool opens. */
   readonly path: string;
+  /** Resolves when the process has ended, with its exit code or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, then SIGKILL after 3 s; resolves when the process is gone. */
   stop(): Promise<void>;
-  /** What the firmware wrote on stderr so far. */
-  stderr(): string;
 }
 
-/** Starts `sxs-fw --pty ARGV` and resolves with the path it prints on its first line. */
-export function startFirmwarePty(argv: string[]): Promise<FirmwareBoard> {
+/**
+ * Starts `sxs-fw --pty ARGV` and resolves with the path it prints on its first line.
+ * Its stderr goes to `onStderr` (kept for the error message if it fails to start),
+ * later lines of its stdout to `onLine`.
+ */
+export function startFirmwarePty(
+  argv: string[],
+  opts: { onStderr?: (chunk: string) => void; onLine?: (line: string) => void } = {},
+): Promise<FirmwareBoard> {
   const fw = firmwarePath();
   return new Promise((resolveBoard, reject) => {
     const child = spawn(fw, ["--pty", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     let path: string | undefined;
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    const gone = new Promise<void>((r) => child.on("close", () => r()));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      if (path === undefined) err += d;
+      opts.onStderr?.(d);
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on("close", (code, signal) => r({ code, signal })),
+    );
     const lines = createInterface({ input: child.stdout });
     const fail = (why: string): void => {
       if (path === undefined) reject(new Error(`the firmware (${fw}) ${why}${err ? `: ${err.trim()}` : ""}`));
@@ -82,13 +94,14 @@ export function startFirmwarePty(argv: string[]): Promise<FirmwareBoard> {
         return;
       }
       path = m[1]!;
+      if (opts.onLine) lines.on("line", opts.onLine);
       resolveBoard({
         path,
-        stderr: () => err,
+        exited,
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
           const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-          await gone;
+          await exited;
           clearTimeout(t);
         },
       });

@@ -2,18 +2,16 @@
 // path a tool should open (nothing comes before it); the board serves the link of
 // docs/link.md there until SIGINT, SIGTERM or the end of stdin.
 
-import { spawn } from "node:child_process";
 import { existsSync, fstatSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { startSim } from "../board/sim.js";
 import { hex8, rollbackReasonText } from "../board/slots.js";
 import { buildImage, IMAGE_MAGIC } from "../link/image-header.js";
 import { ABI_VERSION, defaultImagePath, packageRoot } from "../image/image.js";
 import { flag, intOption, stringOption } from "./args.js";
 import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
-import { firmwareBoardArgv, firmwarePath } from "./engine.js";
+import { firmwareBoardArgv, firmwarePath, startFirmwarePty, type FirmwareBoard } from "./engine.js";
 import { jsonLine } from "./output.js";
 
 export const sim: CliCommand = {
@@ -187,7 +185,7 @@ async function runFirmwareSim(args: ParsedArgs, io: CliIO): Promise<number> {
     return ExitCode.BOARD;
   }
   if (flag(args, "json")) throw new UsageError("--json is not supported with --engine wasm3");
-  const argv = ["--pty", ...firmwareBoardArgv(args, io, ["max-steps", "safe-mode"])];
+  const argv = firmwareBoardArgv(args, io, ["max-steps", "safe-mode"]);
   const clock = stringOption(args, "clock");
   if (clock !== undefined) {
     if (clock !== "real" && clock !== "virtual") throw new UsageError(`unknown clock ${clock} (real or virtual)`);
@@ -195,26 +193,18 @@ async function runFirmwareSim(args: ParsedArgs, io: CliIO): Promise<number> {
   }
   const idle = intOption(args, "link-idle");
   if (idle !== undefined) argv.push("--link-idle", String(idle));
-  const child = spawn(fw, argv, { stdio: ["ignore", "pipe", "pipe"] });
-  child.stderr.on("data", (d: Buffer) => io.stderr.write(d));
-  const lines = createInterface({ input: child.stdout });
-  lines.on("line", (l) => io.stdout.write(l + "\n")); // the first line is the path
-  let exited = false;
-  const exit = new Promise<number>((done) => {
-    child.on("error", (e) => {
-      exited = true;
-      io.stderr.write(`sxs sim: cannot start ${fw}: ${e.message}\n`);
-      done(ExitCode.BOARD);
-    });
-    child.on("close", (code, signal) => {
-      exited = true;
-      done(code === 0 || signal === "SIGTERM" || signal === "SIGINT" ? ExitCode.OK : ExitCode.BOARD);
-    });
-  });
-  const stopped = waitForStop(io).then(() => {
-    if (!exited) child.kill("SIGTERM");
-  });
-  const code = await exit;
-  void stopped;
-  return code;
+  let board: FirmwareBoard;
+  try {
+    board = await startFirmwarePty(argv, { onStderr: (d) => io.stderr.write(d), onLine: (l) => io.stdout.write(l + "\n") });
+  } catch (e) {
+    io.stderr.write(`sxs sim: ${(e as Error).message}\n`);
+    return ExitCode.BOARD;
+  }
+  io.stdout.write(board.path + "\n"); // the first line: the path a tool opens
+  const outcome = await Promise.race([board.exited, waitForStop(io).then(() => null)]);
+  if (outcome === null) {
+    await board.stop();
+    return ExitCode.OK;
+  }
+  return outcome.code === 0 || outcome.signal === "SIGTERM" || outcome.signal === "SIGINT" ? ExitCode.OK : ExitCode.BOARD;
 }
