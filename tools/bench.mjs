@@ -358,6 +358,7 @@ async function sectionLink() {
     const target = 32768;
     const headerLen = buildImage(wasm, { abiVersion: ABI_VERSION }).length - wasm.length;
     const padLen = target - headerLen - wasm.length - 3; // custom section: id, 2-byte LEB size, name "pad"
+    if (padLen < 4 || padLen >= 1 << 14) throw new Error(`link bench: the image (${wasm.length} bytes) leaves no room to pad the file to ${target} bytes`);
     const pad = new Uint8Array(3 + padLen);
     pad[0] = 0;
     pad[1] = (padLen & 0x7f) | 0x80;
