@@ -131,7 +131,7 @@ function surelyFits(v: Value): bool {
     else if (tag == T_INT32) p += 5;
     else if (tag == T_INT64 || tag == T_REAL) p += 9;
     else if (tag == T_STRING) p += 5 + <usize>load<u32>(p, 1);
-    else p += LIST_HEADER + (<usize>load<u32>(p, 1) << 2); // a list: its children follow
+    else p += <usize>LIST_HEADER + (<usize>load<u32>(p, 1) << 2); // a list: its children follow
   }
   return true;
 }
