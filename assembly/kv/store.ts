@@ -32,14 +32,48 @@ export function kvCount(): u32 {
   return count;
 }
 
-/** Position of the first key >= (p, n). */
+/** Whether the last lowerBound found the key itself (keys are unique: it stopped there). */
+let found = false;
+
+/**
+ * Compares entry e's key with (p, n), whose first eight bytes are `q` (little-endian,
+ * bytes past n undefined): most keys differ in their first eight bytes, so one 64-bit XOR
+ * usually decides without a call. Reading eight bytes at a key is safe: an entry block
+ * is at least 16 bytes and another block header or the heap's end marker follows it.
+ */
+@inline function keyCompare(e: usize, p: usize, n: i32, q: u64): i32 {
+  let kn = entryKeyLen(e);
+  let m = kn < n ? kn : n;
+  let x = load<u64>(e + 8) ^ q;
+  if (m < 8) x &= (<u64>1 << (<u64>m << 3)) - 1;
+  if (x) {
+    let k = <usize>(ctz(x) >> 3);
+    return <i32>load<u8>(e + 8 + k) - <i32>load<u8>(p + k);
+  }
+  if (m <= 8) return kn - n;
+  return bytesCompare(e + 8, kn, p, n);
+}
+
+/** The first eight bytes of (p, n), read without going past the end of memory. */
+function keyWord(p: usize, n: i32): u64 {
+  if (n >= 8 && p + 8 <= (<usize>memory.size() << 16)) return load<u64>(p);
+  let q: u64 = 0;
+  let m = n < 8 ? n : 8;
+  for (let i = 0; i < m; i++) q |= <u64>load<u8>(p + i) << (<u64>i << 3);
+  return q;
+}
+
+/** Position of the first key >= (p, n); sets `found` when that key is (p, n). */
 export function lowerBound(p: usize, n: i32): u32 {
   let lo: u32 = 0, hi = count;
+  let q = keyWord(p, n);
+  found = false;
   while (lo < hi) {
     let mid = (lo + hi) >>> 1;
-    let e = entryAt(mid);
-    if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) < 0) lo = mid + 1;
-    else hi = mid;
+    let c = keyCompare(entryAt(mid), p, n, q);
+    if (c < 0) lo = mid + 1;
+    else if (c > 0) hi = mid;
+    else { found = true; return mid; }
   }
   return lo;
 }
@@ -47,9 +81,7 @@ export function lowerBound(p: usize, n: i32): u32 {
 /** The entry for key (p, n), or 0. */
 export function kvFind(p: usize, n: i32): usize {
   let i = lowerBound(p, n);
-  if (i >= count) return 0;
-  let e = entryAt(i);
-  return bytesCompare(entryKey(e), entryKeyLen(e), p, n) == 0 ? e : 0;
+  return found ? entryAt(i) : 0;
 }
 
 /** The stored value (not retained), or 0 when the key is missing. */
@@ -64,9 +96,9 @@ export function kvGet(p: usize, n: i32): Value {
  */
 export function kvSet(p: usize, n: i32, v: Value): bool {
   let i = lowerBound(p, n);
-  if (i < count) {
+  if (found) {
     let e = entryAt(i);
-    if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) == 0) {
+    {
       let old = load<u32>(e);
       retainBuf(vbuf(v));
       store<u32>(e, <u32>vbuf(v));
@@ -100,9 +132,8 @@ export function kvSet(p: usize, n: i32, v: Value): bool {
  */
 export function kvDetach(p: usize, n: i32): usize {
   let i = lowerBound(p, n);
-  if (i >= count) return 0;
+  if (!found) return 0;
   let e = entryAt(i);
-  if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) != 0) return 0;
   let slot = index + (<usize>i << 2);
   memory.copy(slot, slot + 4, <usize>(count - i - 1) << 2);
   count--;
@@ -127,9 +158,8 @@ export function kvFreeEntry(e: usize): void {
 /** Removes key (p, n) if present. */
 export function kvDel(p: usize, n: i32): void {
   let i = lowerBound(p, n);
-  if (i >= count) return;
+  if (!found) return;
   let e = entryAt(i);
-  if (bytesCompare(entryKey(e), entryKeyLen(e), p, n) != 0) return;
   releaseBuf(load<u32>(e));
   free(e);
   let slot = index + (<usize>i << 2);

@@ -139,12 +139,13 @@ function fail(reason: i32, at: usize, ch: i32 = 0): bool {
 }
 
 /** Skips whitespace and comments from p. */
-function skipBlank(p: usize): usize {
-  while (p < srcEnd) {
+@inline function skipBlank(p: usize): usize {
+  let end = srcEnd;
+  while (p < end) {
     let c = <u32>load<u8>(p);
     if (isWhite(c)) { p++; continue; }
     if (c == 59) {
-      while (p < srcEnd && load<u8>(p) != 10) p++;
+      while (p < end && load<u8>(p) != 10) p++;
       continue;
     }
     break;
@@ -204,7 +205,7 @@ function scanBare(p: usize): usize {
     return i;
   }
   // a symbol: run to the next delimiter, hashing it on the way (one pass over its bytes)
-  let h = hashBytes(p, <u32>(i - p));
+  let h = i > p ? hashBytes(p, <u32>(i - p)) : FNV_BASIS;
   while (i < e) {
     c = <u32>load<u8>(i);
     if (isDelim(c)) break;
@@ -378,7 +379,6 @@ function resetScratch(): void {
 
 // ---- pass 1 ----
 
-let depth: i32 = 0;
 
 /** A new child begins at level d (an object, or the first prefix of a chain). */
 @inline function childStarts(d: i32, at: usize): bool {
@@ -398,7 +398,7 @@ let depth: i32 = 0;
 }
 
 function pass1(): bool {
-  depth = 0;
+  let depth: i32 = 0; // a local: globals cost an instruction per access under an interpreter
   nTok = 0;
   lvSet(lvCount, 0, 0);
   lvSet(lvSize, 0, 0);
@@ -514,7 +514,7 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
   store<u8>(buf + w, T_BODY);
   store<u32>(buf + w, rootCount, 1);
   store<u32>(buf + w, rootSize, 5);
-  depth = 0;
+  let depth: i32 = 0; // a local: globals cost an instruction per access under an interpreter
   lvSet(wPos, 0, w);
   lvSet(wIdx, 0, 0);
   lvSet(lvPending, 0, 0);
