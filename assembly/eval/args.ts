@@ -5,7 +5,7 @@ import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
 import { heapLargestAvailable } from "../mem/heap";
 import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
-  Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textLenOf, isInt, intOf,
+  Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textOfLen, textLenOf, isInt, intOf,
   T_STRING, T_SYMBOL, T_QUOTE, T_ERROR, T_INT32, T_INT64, T_REAL, LIST_HEADER, vptr, unitSize, symEntry,
 } from "../slp/format";
 import { printValue } from "../slp/print";
@@ -89,7 +89,7 @@ export function takeChannel(t: usize): i32 {
   let ch = -1;
   if (vtag(v) == T_SYMBOL) {
     let p = textOf(v);
-    let n = textLenOf(v);
+    let n = textOfLen;
     if (n == 1) {
       let c = <i32>load<u8>(p) - 64;
       if (c >= 1 && c <= 6) ch = c;
@@ -159,7 +159,7 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, M.STORE_FULL);
   let kp = textOf(k);
-  let kn = textLenOf(k);
+  let kn = textOfLen;
   // RAM first (it can fail for memory), then the log; a refused log write undoes the RAM change
   let old = retain(kvGet(kp, kn));
   let ok = kvSet(kp, kn, own);

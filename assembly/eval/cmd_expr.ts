@@ -4,7 +4,7 @@ import * as M from "../gen/messages";
 import { DEFAULT_AWAIT_TIMEOUT_MS } from "../limits";
 import { hostNow } from "../host";
 import {
-  Value, vtag, vbuf, release, textOf, textLenOf, T_STRING, T_BODY, T_CALL, T_ERROR,
+  Value, vtag, vbuf, release, textOf, textOfLen, T_STRING, T_BODY, T_CALL, T_ERROR,
 } from "../slp/format";
 import { parse } from "../slp/parse";
 import { maxInput } from "../sched/config";
@@ -31,7 +31,7 @@ export function stepEval(t: usize, f: usize): i32 {
       let tag = vtag(v);
       let level = fLevel(f) + 1;
       if (tag == T_STRING) {
-        let code = parse(textOf(v), textLenOf(v), maxInput);
+        let code = parse(textOf(v), textOfLen, maxInput);
         release(v);
         if (vtag(code) == T_ERROR) return failValue(t, code);
         setPc(f, 2);

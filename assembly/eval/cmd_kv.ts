@@ -4,7 +4,7 @@
 
 import * as M from "../gen/messages";
 import {
-  Value, vtag, retain, release, textOf, textLenOf, makeString, T_BODY,
+  Value, vtag, retain, release, textOf, textOfLen, makeString, T_BODY,
 } from "../slp/format";
 import { TRUE, FALSE, boolValue } from "../slp/errors";
 import { valuesEqual } from "../slp/value";
@@ -54,7 +54,7 @@ export function stepGet(t: usize, f: usize): i32 {
   let a = takeKey(t, f, C_GET, false);
   if (a != A_CONT) return a;
   let k = fA(f);
-  let v = kvGet(textOf(k), textLenOf(k));
+  let v = kvGet(textOf(k), textOfLen);
   if (!v) return failCmd(t, C_GET, M.KEY_NOT_FOUND);
   return ret(t, retain(v));
 }
@@ -68,7 +68,7 @@ export function stepDel(t: usize, f: usize): i32 {
   if (a != A_CONT) return a;
   let k = fA(f);
   let kp = textOf(k);
-  let kn = textLenOf(k);
+  let kn = textOfLen;
   // RAM first, as for writes: a compaction then leaves the key out (a full log can still
   // shrink); if the log refuses, the entry goes back without allocating
   let e = kvDetach(kp, kn);
@@ -91,7 +91,7 @@ export function stepExists(t: usize, f: usize): i32 {
   let a = takeKey(t, f, C_EXISTS, false);
   if (a != A_CONT) return a;
   let k = fA(f);
-  return ret(t, boolValue(kvFind(textOf(k), textLenOf(k)) != 0));
+  return ret(t, boolValue(kvFind(textOf(k), textOfLen) != 0));
 }
 
 export function stepSnx(t: usize, f: usize): i32 {
@@ -107,7 +107,7 @@ export function stepSnx(t: usize, f: usize): i32 {
     default: {
       let v = takeRet(t);
       let k = fA(f);
-      if (kvFind(textOf(k), textLenOf(k))) {
+      if (kvFind(textOf(k), textOfLen)) {
         release(v);
         return ret(t, FALSE);
       }
@@ -135,7 +135,7 @@ export function stepCas(t: usize, f: usize): i32 {
     default: {
       let v = takeRet(t);
       let k = fA(f);
-      let cur = kvGet(textOf(k), textLenOf(k));
+      let cur = kvGet(textOf(k), textOfLen);
       if (!cur || !valuesEqual(cur, fB(f))) {
         release(v);
         return ret(t, FALSE);
@@ -170,7 +170,7 @@ export function stepIterate(t: usize, f: usize): i32 {
       if (limit < 0) return failCmd(t, C_ITERATE, M.LIMIT_NOT_NATURAL);
       if (vtag(arg(f, 4)) != T_BODY) return failCmd(t, C_ITERATE, M.EXPECTED_A_BODY);
       let k = fA(f);
-      let snap = kvWindow(textOf(k), textLenOf(k), fX(f), <u32>limit);
+      let snap = kvWindow(textOf(k), textOfLen, fX(f), <u32>limit);
       if (!snap) return fail(t, M.OUT_OF_MEMORY);
       setY(f, <u32>snap);
       setX(f, load<u32>(snap));

@@ -43,7 +43,7 @@ export const K_ONE: u8 = 3; // evaluates one object (an EXEC request that is a c
 @inline export function setZ(f: usize, z: u32): void { store<u32>(f, z, 60); }
 
 /** Initialises a frame in place. */
-export function frameInit(f: usize, kind: u8, cmd: u8, level: i32, unit: Value, ctx: usize): void {
+@inline export function frameInit(f: usize, kind: u8, cmd: u8, level: i32, unit: Value, ctx: usize): void {
   memory.fill(f, 0, FRAME_SIZE);
   store<u8>(f, kind);
   store<u8>(f, cmd, 1);

@@ -10,7 +10,7 @@ import { MAX_DEPTH, MAX_FRAMES } from "../limits";
 import { free } from "../mem/heap";
 import { textNew, textMsg, textBytes, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
-  Value, vptr, vtag, retain, release, releaseBuf, listCount, listChild, textOf, textLenOf,
+  Value, vptr, vtag, retain, release, releaseBuf, listCount, listChild, textOf, textOfLen,
   makeString, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY, T_DATA, T_QUOTE,
   T_ERROR,
 } from "../slp/format";
@@ -146,19 +146,30 @@ export function failValue(t: usize, v: Value): i32 {
 
 function lookupVariable(t: usize, v: Value, ctx: usize): i32 {
   let p = textOf(v);
-  let n = textLenOf(v);
+  let n = textOfLen;
   let found: Value = 0;
-  if (bytesEqMsg(p, n, M.VAR_RESULT)) {
-    found = ctxLookup(ctx, V_RESULT);
-    if (!found) found = NIL;
-  } else if (bytesEqMsg(p, n, M.VAR_KEY)) found = ctxLookup(ctx, V_KEY);
-  else if (bytesEqMsg(p, n, M.VAR_DATA)) found = ctxLookup(ctx, V_DATA);
-  else if (bytesEqMsg(p, n, M.VAR_CHANNEL)) found = ctxLookup(ctx, V_CHANNEL);
-  else if (bytesEqMsg(p, n, M.VAR_TOPIC)) found = ctxLookup(ctx, V_TOPIC);
-  else if (n == 10 && bytesEqMsg(p, 9, M.VAR_CHANNEL_PREFIX)) {
-    let c = <i32>load<u8>(p + 9) - 64; // 'A' -> 1
-    if (c >= 1 && c <= 6) found = channelSymbol(c);
-  } else if (bytesEqMsg(p, n, M.VAR_CHANNEL_EXEC)) found = channelSymbol(0);
+  // the names have different lengths: one comparison decides
+  if (n == 7) {
+    if (bytesEqMsg(p, n, M.VAR_RESULT)) {
+      found = ctxLookup(ctx, V_RESULT);
+      if (!found) found = NIL;
+    }
+  } else if (n == 4) {
+    if (bytesEqMsg(p, n, M.VAR_KEY)) found = ctxLookup(ctx, V_KEY);
+  } else if (n == 5) {
+    if (bytesEqMsg(p, n, M.VAR_DATA)) found = ctxLookup(ctx, V_DATA);
+  } else if (n == 8) {
+    if (bytesEqMsg(p, n, M.VAR_CHANNEL)) found = ctxLookup(ctx, V_CHANNEL);
+  } else if (n == 6) {
+    if (bytesEqMsg(p, n, M.VAR_TOPIC)) found = ctxLookup(ctx, V_TOPIC);
+  } else if (n == 10) {
+    if (bytesEqMsg(p, 9, M.VAR_CHANNEL_PREFIX)) {
+      let c = <i32>load<u8>(p + 9) - 64; // 'A' -> 1
+      if (c >= 1 && c <= 6) found = channelSymbol(c);
+    }
+  } else if (n == 13) {
+    if (bytesEqMsg(p, n, M.VAR_CHANNEL_EXEC)) found = channelSymbol(0);
+  }
   if (!found) return failWith(t, M.UNBOUND_VARIABLE, p, n);
   setRet(t, retain(found));
   return A_CONT;
@@ -188,7 +199,7 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
     let head: Value = 0;
     if (listCount(v) > 0) {
       head = listChild(v, 0);
-      if (vtag(head) == T_SYMBOL) cmd = lookupCommand(textOf(head), textLenOf(head));
+      if (vtag(head) == T_SYMBOL) cmd = lookupCommand(textOf(head), textOfLen);
     }
     if (!cmd) {
       let x = textNew(32);
@@ -245,7 +256,7 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
   return v;
 }
 
-function stepSeq(t: usize, f: usize): i32 {
+@inline function stepSeq(t: usize, f: usize): i32 {
   let i = fIdx(f);
   let body = fUnit(f);
   let ctx = fCtx(f);
@@ -263,13 +274,13 @@ function stepSeq(t: usize, f: usize): i32 {
   return evalObj(t, listChild(body, i), ctx, fLevel(f));
 }
 
-function stepOne(t: usize, f: usize): i32 {
+@inline function stepOne(t: usize, f: usize): i32 {
   if (fPc(f) == 1) return A_RET;
   setPc(f, 1);
   return evalObj(t, fUnit(f), fCtx(f), fLevel(f));
 }
 
-function stepFrame(t: usize, f: usize): i32 {
+@inline function stepFrame(t: usize, f: usize): i32 {
   let kind = fKind(f);
   if (kind == K_SEQ) return stepSeq(t, f);
   if (kind == K_ONE) return stepOne(t, f);
@@ -290,7 +301,7 @@ function stepFrame(t: usize, f: usize): i32 {
 }
 
 /** Pops the top frame, releasing what it holds. */
-function popFrame(t: usize): void {
+@inline function popFrame(t: usize): void {
   let f = topFrame(t);
   if (fKind(f) == K_CALL) {
     let cmd = <i32>fCmd(f);

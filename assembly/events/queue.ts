@@ -40,7 +40,7 @@ export let nextSeq: u32 = 1;
 }
 
 export function queueLength(): u32 { return total; }
-export function queueFull(): bool { return <i32>total >= queueCap; }
+@inline export function queueFull(): bool { return <i32>total >= queueCap; }
 
 @inline export function qKind(e: usize): u8 { return load<u8>(e); }
 @inline export function qChannel(e: usize): i32 { return <i32>load<u8>(e, 1); }

@@ -79,7 +79,7 @@ export function lowerBound(p: usize, n: i32): u32 {
 }
 
 /** The entry for key (p, n), or 0. */
-export function kvFind(p: usize, n: i32): usize {
+@inline export function kvFind(p: usize, n: i32): usize {
   let i = lowerBound(p, n);
   return found ? entryAt(i) : 0;
 }

@@ -99,7 +99,7 @@ function ensureMemory(end: usize): bool {
   return 31 - clz<u32>(size);
 }
 
-function unlink(b: usize, size: u32): void {
+@inline function unlink(b: usize, size: u32): void {
   let next = load<u32>(b, 4);
   let prev = load<u32>(b, 8);
   if (prev) store<u32>(prev, next, 4);
@@ -111,7 +111,7 @@ function unlink(b: usize, size: u32): void {
   if (next) store<u32>(next, prev, 8);
 }
 
-function link(b: usize, size: u32): void {
+@inline function link(b: usize, size: u32): void {
   let bin = binOf(size);
   let slot = binHeads + (<usize>bin << 2);
   let head = load<u32>(slot);
@@ -123,8 +123,8 @@ function link(b: usize, size: u32): void {
   store<u32>(b + size - 4, size); // footer
 }
 
-/** Turns [b, b+size) into a free block, merging with free neighbours. */
-function release(b: usize, size: u32, prevUsed: u32): void {
+/** Turns [b, b+size) into a free block, merging with free neighbours (inlined in free, its one caller). */
+@inline function release(b: usize, size: u32, prevUsed: u32): void {
   if (!prevUsed) {
     let psize = load<u32>(b - 4);
     b -= psize;
@@ -149,7 +149,7 @@ function release(b: usize, size: u32, prevUsed: u32): void {
 /** How many blocks of the exact bin are tried before a larger bin is split. */
 const EXACT_TRIES = 8;
 
-function findFree(need: u32): usize {
+@inline function findFree(need: u32): usize {
   let bin = binOf(need);
   // Reuse a hole of the right size first (a bounded first fit in the exact bin): taking
   // from larger bins while same-size holes wait is what fragments a long-lived heap.
@@ -177,7 +177,11 @@ function grow(need: u32): bool {
   let b = heapEnd;
   heapEnd = <usize>memory.size() * PAGE - 4;
   store<u32>(heapEnd, USED);
-  release(b, <u32>(heapEnd - b), endHeader & PREV_USED);
+  // hand the new space to free as if it were a used block: it merges and links it
+  let size = <u32>(heapEnd - b);
+  store<u32>(b, size | USED | (endHeader & PREV_USED));
+  usedBytes += size;
+  free(b + 4);
   return true;
 }
 
@@ -186,11 +190,12 @@ export function alloc(n: usize): usize {
   if (n > 0x7ff00000) return 0;
   let need = <u32>((n + 4 + 7) & ~7);
   if (need < MIN_BLOCK) need = MIN_BLOCK;
-  let b = findFree(need);
-  if (!b) {
-    if (!grow(need)) return 0;
+  // one inlined search, tried again once after growing
+  let b: usize = 0;
+  for (let grown = false; ; grown = true) {
     b = findFree(need);
-    if (!b) return 0;
+    if (b) break;
+    if (grown || !grow(need)) return 0;
   }
   let h = load<u32>(b);
   let size = h & ~FLAGS;

@@ -26,7 +26,7 @@ export function textFree(t: usize): void {
   return t + HDR;
 }
 
-export function textClear(t: usize): void {
+@inline export function textClear(t: usize): void {
   store<u32>(t, 0);
 }
 

@@ -25,7 +25,7 @@ export let safeMode: bool = false;
 /** Evaluation steps since init (sxs_stat 8); also the clock of step budgets. */
 export let totalSteps: u64 = 0;
 
-export function countStep(): void {
+@inline export function countStep(): void {
   totalSteps++;
 }
 

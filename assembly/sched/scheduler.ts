@@ -8,7 +8,7 @@ import { hostResult, hostLog, hostEvent, hostNow } from "../host";
 import { alloc, free } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
-  Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textLenOf, T_STRING,
+  Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, T_STRING,
   T_BODY, T_CALL, T_ERROR,
 } from "../slp/format";
 import { channelSymbol, oomError } from "../slp/errors";
@@ -67,7 +67,7 @@ function pushRun(t: usize): void {
   runTail = t;
 }
 
-function popRun(): usize {
+@inline function popRun(): usize {
   let t = runHead;
   if (t) {
     runHead = tNext(t);
@@ -156,15 +156,15 @@ function breakDeadlock(): void {
 
 // ---- starting tasks ----
 
-function procCtx(p: i32): usize {
+@inline function procCtx(p: i32): usize {
   return load<u32>(procs + (<usize>p << 3));
 }
 
-function procTask(p: i32): usize {
+@inline function procTask(p: i32): usize {
   return load<u32>(procs + (<usize>p << 3), 4);
 }
 
-function setProcTask(p: i32, t: usize): void {
+@inline function setProcTask(p: i32, t: usize): void {
   store<u32>(procs + (<usize>p << 3), <u32>t, 4);
 }
 
@@ -179,7 +179,7 @@ function startRequest(req: i32, p: i32, payload: Value): void {
   let tag = vtag(payload);
   if (tag == T_STRING) {
     // an EXEC payload given as text
-    let code = parse(textOf(payload), textLenOf(payload), maxInput);
+    let code = parse(textOf(payload), textOfLen, maxInput);
     release(payload);
     payload = code;
     tag = vtag(payload);

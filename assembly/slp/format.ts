@@ -82,7 +82,7 @@ export function bufAlloc(size: u32): usize {
   return p + 4;
 }
 
-export function retainBuf(buf: usize): void {
+@inline export function retainBuf(buf: usize): void {
   store<u32>(buf - 4, load<u32>(buf - 4) + 1);
 }
 
@@ -146,11 +146,23 @@ export function intOf(v: Value): i64 {
   return t == T_INT32 || t == T_INT64;
 }
 
-/** Address of the bytes of a STRING unit or of a SYMBOL's name. */
+/**
+ * Length of the bytes the last textOf call found: read it right after that call (callers
+ * pass `textOf(v), textOfLen` as arguments, evaluated left to right), which saves a
+ * second call per use under an interpreter.
+ */
+export let textOfLen: i32 = 0;
+
+/** Address of the bytes of a STRING unit or of a SYMBOL's name (their length: textOfLen). */
 export function textOf(v: Value): usize {
   let p = vptr(v);
-  if (load<u8>(p) == T_STRING) return p + 5;
-  return symEntry(vbuf(v), load<u32>(p, 1)) + 4;
+  if (load<u8>(p) == T_STRING) {
+    textOfLen = load<i32>(p, 1);
+    return p + 5;
+  }
+  let e = symEntry(vbuf(v), load<u32>(p, 1));
+  textOfLen = load<i32>(e);
+  return e + 4;
 }
 
 /** Length of the bytes of a STRING unit or of a SYMBOL's name. */
