@@ -380,47 +380,47 @@ function resetScratch(): void {
 // ---- pass 1 ----
 
 
-/** A new child begins at level d (an object, or the first prefix of a chain). */
-@inline function childStarts(d: i32, at: usize): bool {
-  if (lvGet(lvPending, d)) {
-    // the prefix chain already counted this child
-    lvSet(lvPending, d, 0);
-    return false;
-  }
-  lvSet(lvCount, d, lvGet(lvCount, d) + 1);
-  if (d == 0 && splitMode) formStart = <u32>(at - src);
-  return true;
-}
-
 /** An object ended at level d, just before `at`. */
 @inline function objectEnds(d: i32, at: usize): void {
   if (d == 0 && splitMode) pushForm(formStart, <u32>(at - src));
 }
 
+// Both passes keep the innermost open list's state in locals and spill it to the level
+// arrays only when a list opens or closes: most tokens touch no memory but their own.
+
 function pass1(): bool {
-  let depth: i32 = 0; // a local: globals cost an instruction per access under an interpreter
   nTok = 0;
-  lvSet(lvCount, 0, 0);
-  lvSet(lvSize, 0, 0);
-  lvSet(lvPending, 0, 0);
+  let depth: i32 = 0;
+  let count: u32 = 0; // children of the innermost list so far
+  let size: u32 = 0; // bytes of its units so far (list header and offsets added at close)
+  let pending: u32 = 0; // prefixes (' @) waiting for the object they wrap
+  let pendPos: u32 = 0; // where the last of them is
+  let end = srcEnd;
   let p = src;
   while (true) {
     p = skipBlank(p);
-    if (p >= srcEnd) break;
-    if (oom) return false;
+    if (p >= end) break;
     let c = <u32>load<u8>(p);
     if (c == 40 || c == 123 || c == 91) {
       if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
-      childStarts(depth, p);
+      // a new child of the enclosing list, unless a prefix chain already counted it
+      if (pending) pending = 0;
+      else {
+        count++;
+        if (depth == 0 && splitMode) formStart = <u32>(p - src);
+      }
       let ord = pushList();
       if (oom) return false;
+      lvSet(lvCount, depth, count);
+      lvSet(lvSize, depth, size);
+      lvSet(lvPending, depth, pending);
+      lvSet(lvPendPos, depth, pendPos);
       depth++;
-      lvSet(lvCount, depth, 0);
-      lvSet(lvSize, depth, LIST_HEADER);
+      count = 0;
+      size = LIST_HEADER;
       lvSet(lvOrd, depth, ord);
       lvSet(lvOpen, depth, <u32>(p - src));
       lvSet(lvKind, depth, c);
-      lvSet(lvPending, depth, 0);
       p++;
       continue;
     }
@@ -429,34 +429,40 @@ function pass1(): bool {
       let open = lvGet(lvKind, depth);
       let want: u32 = open == 40 ? 41 : open == 123 ? 125 : 93;
       if (c != want) return fail(E_UNEXPECTED, p, <i32>c);
-      if (lvGet(lvPending, depth)) return fail(E_NOTHING_TO_QUOTE, src + lvGet(lvPendPos, depth));
-      let count = lvGet(lvCount, depth);
-      let size = lvGet(lvSize, depth) + count * 4;
+      if (pending) return fail(E_NOTHING_TO_QUOTE, src + pendPos);
+      let listSize = size + count * 4;
       let info = listInfo + (<usize>lvGet(lvOrd, depth) << 3);
       store<u32>(info, count);
-      store<u32>(info, size, 4);
+      store<u32>(info, listSize, 4);
       depth--;
-      lvSet(lvSize, depth, lvGet(lvSize, depth) + size);
+      count = lvGet(lvCount, depth);
+      size = lvGet(lvSize, depth) + listSize;
+      pending = lvGet(lvPending, depth);
+      pendPos = lvGet(lvPendPos, depth);
       p++;
       objectEnds(depth, p);
       continue;
     }
     if (c == 39 || c == 64) {
-      if (!lvGet(lvPending, depth)) {
-        childStarts(depth, p);
+      if (!pending) {
+        count++;
+        if (depth == 0 && splitMode) formStart = <u32>(p - src);
       }
-      lvSet(lvPending, depth, lvGet(lvPending, depth) + 1);
-      lvSet(lvPendPos, depth, <u32>(p - src));
-      lvSet(lvSize, depth, lvGet(lvSize, depth) + 1);
+      pending++;
+      pendPos = <u32>(p - src);
+      size++;
       p++;
       continue;
     }
-    let size: u32 = 0;
-    childStarts(depth, p);
+    if (pending) pending = 0;
+    else {
+      count++;
+      if (depth == 0 && splitMode) formStart = <u32>(p - src);
+    }
     if (c == 34) {
       let q = scanString(p, 0);
       if (!q) return false;
-      size = 5 + strDecoded;
+      size += 5 + strDecoded;
       cacheToken(q, TC_STRING, strPlain ? strDecoded : NOT_PLAIN);
       p = q;
     } else {
@@ -469,30 +475,32 @@ function pass1(): bool {
           if (numStatus != NUM_OK) return fail(E_INT_RANGE, p);
         }
         let small = x == <i64><i32>x;
-        size = small ? 5 : 9;
+        size += small ? 5 : 9;
         cacheToken(e, small ? TC_INT32 : TC_RESCAN, <u32><i32>x);
       } else if (kind == K_REAL) {
         parseReal(p, <i32>(e - p));
         if (numStatus != NUM_OK) return fail(E_REAL_RANGE, p);
-        size = 9;
+        size += 9;
         cacheToken(e, TC_RESCAN, 0);
       } else {
         let id = symbolId(p, <u32>(e - p), tokHash, true);
         if (id < 0) return false;
-        size = 5;
+        size += 5;
         cacheToken(e, TC_SYMBOL, <u32>id);
       }
       p = e;
     }
-    lvSet(lvSize, depth, lvGet(lvSize, depth) + size);
     objectEnds(depth, p);
   }
-  if (lvGet(lvPending, depth)) return fail(E_NOTHING_TO_QUOTE, src + lvGet(lvPendPos, depth));
+  if (pending) return fail(E_NOTHING_TO_QUOTE, src + pendPos);
   if (depth > 0) {
     let k = lvGet(lvKind, depth);
     return fail(E_UNCLOSED_LIST, src + lvGet(lvOpen, depth), <i32>k);
   }
-  return true;
+  // the root's totals, for parse()
+  lvSet(lvCount, 0, count);
+  lvSet(lvSize, 0, size);
+  return oom ? false : true;
 }
 
 // ---- pass 2 ----
@@ -500,64 +508,64 @@ function pass1(): bool {
 const wPos = lvOpen; // reuse: unit position of each open list
 const wIdx = lvCount; // reuse: next child index of each open list
 
-/** Records the unit at w as the next child of the list open at level d, unless a prefix chain already did. */
-@inline function place(buf: usize, d: i32, w: u32): void {
-  if (lvGet(lvPending, d)) { lvSet(lvPending, d, 0); return; }
-  let lp = lvGet(wPos, d);
-  let i = lvGet(wIdx, d);
-  store<u32>(buf + lp + LIST_HEADER + (i << 2), w - lp);
-  lvSet(wIdx, d, i + 1);
-}
-
 function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
   let w: u32 = HEADER;
   store<u8>(buf + w, T_BODY);
   store<u32>(buf + w, rootCount, 1);
   store<u32>(buf + w, rootSize, 5);
-  let depth: i32 = 0; // a local: globals cost an instruction per access under an interpreter
-  lvSet(wPos, 0, w);
-  lvSet(wIdx, 0, 0);
-  lvSet(lvPending, 0, 0);
+  let depth: i32 = 0;
+  // the innermost open list: its unit position, its next child's index, and whether a
+  // prefix chain already placed the object coming next
+  let lp: u32 = w;
+  let idx: u32 = 0;
+  let pending = false;
   w += LIST_HEADER + rootCount * 4;
   let ord: u32 = 0;
+  let end = srcEnd;
   let p = src;
   tokRead = 0;
   while (true) {
     p = skipBlank(p);
-    if (p >= srcEnd) break;
+    if (p >= end) break;
     let c = <u32>load<u8>(p);
     if (c == 40 || c == 123 || c == 91) {
-      place(buf, depth, w);
+      if (pending) pending = false;
+      else store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
       let info = listInfo + (<usize>ord << 3);
       ord++;
       let count = load<u32>(info);
       store<u8>(buf + w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
       store<u32>(buf + w, count, 1);
       store<u32>(buf + w, load<u32>(info, 4), 5);
+      lvSet(wPos, depth, lp);
+      lvSet(wIdx, depth, idx);
       depth++;
-      lvSet(wPos, depth, w);
-      lvSet(wIdx, depth, 0);
-      lvSet(lvPending, depth, 0);
+      lp = w;
+      idx = 0;
       w += LIST_HEADER + count * 4;
       p++;
       continue;
     }
     if (c == 41 || c == 125 || c == 93) {
       depth--;
+      lp = lvGet(wPos, depth);
+      idx = lvGet(wIdx, depth);
+      pending = false; // a prefix chain before the list that closed was used by it
       p++;
       continue;
     }
     if (c == 39 || c == 64) {
-      if (!lvGet(lvPending, depth)) {
-        place(buf, depth, w);
-        lvSet(lvPending, depth, 1);
+      if (!pending) {
+        store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
+        pending = true;
       }
       store<u8>(buf + w, c == 39 ? T_QUOTE : T_ERROR);
       w++;
       p++;
       continue;
     }
-    place(buf, depth, w);
+    if (pending) pending = false;
+    else store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
     // pass 1 saw this atom: symbols, 32-bit integers and strings without escapes come
     // from the cache
     let a: u32 = 0;
