@@ -8,7 +8,7 @@ import {
 } from "../slp/format";
 import { TRUE, FALSE, boolValue } from "../slp/errors";
 import { valuesEqual } from "../slp/value";
-import { kvGet, kvFind, kvWindow, kvDetach, kvAttach, kvFreeEntry } from "../kv/store";
+import { kvGet, kvFind, kvWindow, kvDetach, kvAttach, kvFreeEntry, windowIntact, WINDOW_KEYS } from "../kv/store";
 import { logDel, logRepair } from "../kv/log";
 import { ctxNew, ctxSet, V_KEY, V_RESULT } from "./context";
 import {
@@ -174,7 +174,7 @@ export function stepIterate(t: usize, f: usize): i32 {
       if (!snap) return fail(t, M.OUT_OF_MEMORY);
       setY(f, <u32>snap);
       setX(f, load<u32>(snap));
-      setIdx(f, 4);
+      setIdx(f, WINDOW_KEYS);
       let c = ctxNew(fCtx(f));
       if (!c) return fail(t, M.OUT_OF_MEMORY);
       setZ(f, <u32>c);
@@ -189,7 +189,8 @@ export function stepIterate(t: usize, f: usize): i32 {
       let p = <usize>fY(f) + <usize>fIdx(f);
       let n = load<i32>(p);
       setIdx(f, fIdx(f) + 4 + <u32>n);
-      if (!kvFind(p + 4, n)) return A_CONT;
+      // skip a key deleted before its turn (no lookup while nothing was removed)
+      if (!windowIntact(<usize>fY(f)) && !kvFind(p + 4, n)) return A_CONT;
       let key = makeString(p + 4, n);
       if (!key) return fail(t, M.OUT_OF_MEMORY);
       let c = <usize>fZ(f);

@@ -14,6 +14,9 @@ import { Value, HEADER, mkv, vbuf, retainBuf, releaseBuf } from "../slp/format";
 let index: usize = 0; // u32 entry pointers, sorted by key
 let count: u32 = 0;
 let cap: u32 = 0;
+// Keys taken out so far: a window snapshot taken when this was N holds only keys that
+// still exist while it is still N (iterate then skips the lookup per key).
+let removals: u32 = 0;
 
 @inline export function entryAt(i: u32): usize {
   return <usize>load<u32>(index + (<usize>i << 2));
@@ -137,6 +140,7 @@ export function kvDetach(p: usize, n: i32): usize {
   let slot = index + (<usize>i << 2);
   memory.copy(slot, slot + 4, <usize>(count - i - 1) << 2);
   count--;
+  removals++;
   return e;
 }
 
@@ -165,6 +169,15 @@ export function kvDel(p: usize, n: i32): void {
   let slot = index + (<usize>i << 2);
   memory.copy(slot, slot + 4, <usize>(count - i - 1) << 2);
   count--;
+  removals++;
+}
+
+/** Offset of the first key in a kvWindow snapshot. */
+export const WINDOW_KEYS: u32 = 8;
+
+/** Whether every key of snapshot `snap` is still in the store (none was removed since). */
+export function windowIntact(snap: usize): bool {
+  return load<u32>(snap, 4) == removals;
 }
 
 function hasPrefix(e: usize, p: usize, n: i32): bool {
@@ -174,8 +187,8 @@ function hasPrefix(e: usize, p: usize, n: i32): bool {
 
 /**
  * A snapshot of the window of keys starting with prefix (p, n): skip `offset` of them,
- * take at most `limit`. Returns a heap block [u32 count] then per key [u32 len][bytes],
- * or 0 when out of memory.
+ * take at most `limit`. Returns a heap block [u32 count][u32 removals when taken] then
+ * per key [u32 len][bytes] (from WINDOW_KEYS), or 0 when out of memory.
  */
 export function kvWindow(p: usize, n: i32, offset: u32, limit: u32): usize {
   let start = lowerBound(p, n);
@@ -184,7 +197,7 @@ export function kvWindow(p: usize, n: i32, offset: u32, limit: u32): usize {
   let skipped: u32 = 0;
   while (skipped < offset && i < count && hasPrefix(entryAt(i), p, n)) { i++; skipped++; }
   let first = i;
-  let bytes: usize = 4;
+  let bytes: usize = WINDOW_KEYS;
   let taken: u32 = 0;
   while (taken < limit && i < count) {
     let e = entryAt(i);
@@ -196,7 +209,8 @@ export function kvWindow(p: usize, n: i32, offset: u32, limit: u32): usize {
   let snap = alloc(bytes);
   if (!snap) return 0;
   store<u32>(snap, taken);
-  let w = snap + 4;
+  store<u32>(snap, removals, 4);
+  let w = snap + WINDOW_KEYS;
   for (let j: u32 = 0; j < taken; j++) {
     let e = entryAt(first + j);
     let kn = entryKeyLen(e);
