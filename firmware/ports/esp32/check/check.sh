@@ -17,7 +17,9 @@
 #   sh .../check.sh --all    also: firmware/core/*.c the newlib way, and
 #                 check/cmake/ (main/wasm3.cmake outside ESP-IDF: fetch the
 #                 pinned pywasm3 sdist, check its hash, build wasm3 + core);
-#                 needs cmake and network to PyPI, or SXS_PYWASM3_SDIST
+#                 needs cmake and network to PyPI, or SXS_PYWASM3_SDIST;
+#                 and, where Debian's gcc-xtensa-lx106 is installed, wasm3 and
+#                 firmware/core/*.c compiled for Xtensa (see the section below)
 #
 # Prints "N passed, N failed" and exits non-zero on a failure.
 set -u
@@ -85,6 +87,36 @@ if [ $ALL = 1 ]; then
                 bad "newlib core/$(basename "$f")"
             fi
         done
+    fi
+fi
+
+# ---- --all: real Xtensa code generation (not the ESP32's toolchain) ---------------------
+# Debian has no ESP32 compiler, but it has the ESP8266's: gcc-xtensa-lx106 with
+# picolibc-xtensa-lx106-elf. Same GCC back end and ISA family as ESP-IDF's
+# xtensa-esp32-elf-gcc, another core configuration (no register windows: call0 ABI).
+# Compiling wasm3 and firmware/core/ with it proves they build for Xtensa with
+# -mlongcalls (core: -Wall -Wextra -Werror) and gives their code size; the port's
+# main/*.c needs ESP-IDF's headers and is not part of it.
+if [ $ALL = 1 ]; then
+    XCC=xtensa-lx106-elf-gcc
+    XSPECS=/usr/lib/xtensa-lx106-elf/picolibc.specs
+    if type $XCC >/dev/null 2>&1 && [ -f "$XSPECS" ] && [ -f "$W3/wasm3.h" ]; then
+        X=${XTENSA_CHECK_DIR:-/tmp/sxs-esp32-xtensa-check}
+        rm -rf "$X"
+        mkdir -p "$X"
+        xcc() { $XCC --specs="$XSPECS" -mlongcalls -Os -std=gnu11 -Dd_m3LogOutput=0 -Dd_m3Use32BitSlots=0 "$@"; }
+        xok=1
+        for f in "$W3"/*.c; do
+            xcc -w -c -I"$W3" "$f" -o "$X/wasm3_$(basename "$f" .c).o" 2>>"$X/log" || xok=0
+        done
+        if [ $xok = 1 ]; then ok "xtensa wasm3 ($(xtensa-lx106-elf-size -t "$X"/wasm3_*.o | tail -1 | awk '{print $1}') bytes of code)"; else bad "xtensa wasm3 (log: $X/log)"; fi
+        xok=1
+        for f in "$CORE"/*.c; do
+            xcc -Wall -Wextra -Werror $DEFS -c -isystem "$W3" -I"$CORE" "$f" -o "$X/core_$(basename "$f" .c).o" 2>>"$X/log" || xok=0
+        done
+        if [ $xok = 1 ]; then ok "xtensa core/*.c ($(xtensa-lx106-elf-size -t "$X"/core_*.o | tail -1 | awk '{print $1}') bytes of code)"; else bad "xtensa core/*.c (log: $X/log)"; fi
+    else
+        echo "skip xtensa checks (apt-get install gcc-xtensa-lx106 picolibc-xtensa-lx106-elf)"
     fi
 fi
 
