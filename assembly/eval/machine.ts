@@ -280,6 +280,8 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
   return evalObj(t, fUnit(f), fCtx(f), fLevel(f));
 }
 
+// stepFrame, stepSeq, stepOne and popFrame are inlined into runTask, their one caller in
+// the loop: under wasm3 a call costs about as much as a dozen simple instructions.
 @inline function stepFrame(t: usize, f: usize): i32 {
   let kind = fKind(f);
   if (kind == K_SEQ) return stepSeq(t, f);

@@ -101,13 +101,11 @@ export function kvSet(p: usize, n: i32, v: Value): bool {
   let i = lowerBound(p, n);
   if (found) {
     let e = entryAt(i);
-    {
-      let old = load<u32>(e);
-      retainBuf(vbuf(v));
-      store<u32>(e, <u32>vbuf(v));
-      releaseBuf(old);
-      return true;
-    }
+    let old = load<u32>(e);
+    retainBuf(vbuf(v));
+    store<u32>(e, <u32>vbuf(v));
+    releaseBuf(old);
+    return true;
   }
   if (count == cap) {
     let ncap: u32 = cap ? cap * 2 : 16;
