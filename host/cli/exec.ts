@@ -1,7 +1,7 @@
 // sxs exec 'FORM': run one request on a fresh virtual board (or on the board at --port)
 // and print its result.
 
-import { OPTIONAL_PORT_OPTIONS, interruptOnCtrlC, openTarget, reportLinkFailure } from "../client/cli-support.js";
+import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure, runOnBoard } from "../client/cli-support.js";
 import type { BoardTarget } from "../client/target.js";
 import { flag, intOption, listOption } from "./args.js";
 import { ENGINE_OPTION, withEngine } from "./engine.js";
@@ -60,19 +60,9 @@ async function execOn(args: ParsedArgs, io: CliIO): Promise<number> {
   board.on("event", (channel, topic, payload) =>
     err(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(errStyle, channel, topic, payload) + "\n"),
   );
-  const ctrlC = interruptOnCtrlC(io, board);
-  try {
-    for (const w of watches) await board.watch(w.channel, w.topic, true);
+  return runOnBoard(io, board, watches, async () => {
     const value = await board.exec(text, { processor });
     await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
-    await board.drain();
-    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
-    return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
-  } catch (e) {
-    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
-    return reportLinkFailure(io, e);
-  } finally {
-    ctrlC.off();
-    await board.close();
-  }
+    return value;
+  });
 }

@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { runTranscript } from "../board/transcript.js";
 import type { VirtualBoard } from "../board/virtual-board.js";
-import { OPTIONAL_PORT_OPTIONS, VIRTUAL_ONLY, interruptOnCtrlC, openClient, openTarget, portOption, reportLinkFailure } from "../client/cli-support.js";
+import { OPTIONAL_PORT_OPTIONS, VIRTUAL_ONLY, openClient, openTarget, portOption, reportLinkFailure, runOnBoard } from "../client/cli-support.js";
 import type { BoardClient } from "../client/board-client.js";
 import { localSplitter, type BoardTarget } from "../client/target.js";
 import { transcriptOverLink } from "../client/transcript.js";
@@ -11,7 +11,7 @@ import { flag, listOption, stringOption } from "./args.js";
 import { BOARD_OPTIONS, boardOptions, parseWatch, readSource, reportFailure } from "./board-options.js";
 import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
 import { ENGINE_OPTION, withEngine } from "./engine.js";
-import { formatEvent, formatResult, isErrorValue, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
+import { formatEvent, formatResult, jsonLine, makeStyle, useColour, writeAsync } from "./output.js";
 
 export const run: CliCommand = {
   name: "run",
@@ -113,23 +113,11 @@ async function runOn(
   board.on("event", (channel, topic, payload) =>
     out(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(style, channel, topic, payload) + "\n"),
   );
-  const ctrlC = interruptOnCtrlC(io, board);
-  try {
-    for (const w of watches) await board.watch(w.channel, w.topic, true);
+  return runOnBoard(io, board, watches, () => {
     const sub = board.submit(source);
     board.on("result", (req, text) => {
       if (req === sub.req) out(json ? jsonLine({ result: text }) : formatResult(style, text) + "\n");
     });
-    const value = await sub.result;
-    await board.drain();
-    await writeAsync(io.stdout, "");
-    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
-    return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
-  } catch (e) {
-    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
-    return reportLinkFailure(io, e);
-  } finally {
-    ctrlC.off();
-    await board.close();
-  }
+    return sub.result;
+  });
 }

@@ -6,6 +6,7 @@ import { ImageError } from "../image/image.js";
 import { flag, intOption, stringOption } from "../cli/args.js";
 import { boardOptions } from "../cli/board-options.js";
 import { ExitCode, UsageError, type CliIO, type OptionSpec, type ParsedArgs } from "../cli/command.js";
+import { isErrorValue, writeAsync } from "../cli/output.js";
 import { openBoard, type BoardClient } from "./board-client.js";
 import { LinkError } from "./errors.js";
 import { LinkTarget, VirtualTarget, type BoardTarget } from "./target.js";
@@ -121,4 +122,34 @@ export function interruptOnCtrlC(io: CliIO, board: BoardTarget): { stopped(): bo
     void board.close();
   });
   return { stopped: () => stopped, off };
+}
+
+/**
+ * Runs one request on an open board as `exec` and `run` do: the watches set, Ctrl-C
+ * interrupting it (twice: closing the board), the log lines and events that follow it
+ * drained, stdout flushed. Exit code: interrupted, an error value, or ok; a broken link is
+ * reported (exit 3). The board is closed in every case. `request` sends it and resolves
+ * to its result.
+ */
+export async function runOnBoard(
+  io: CliIO,
+  board: BoardTarget,
+  watches: { channel: string; topic: number | "*" }[],
+  request: () => Promise<string>,
+): Promise<number> {
+  const ctrlC = interruptOnCtrlC(io, board);
+  try {
+    for (const w of watches) await board.watch(w.channel, w.topic, true);
+    const value = await request();
+    await board.drain();
+    await writeAsync(io.stdout, "");
+    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
+    return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;
+  } catch (e) {
+    if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
+    return reportLinkFailure(io, e);
+  } finally {
+    ctrlC.off();
+    await board.close();
+  }
 }
