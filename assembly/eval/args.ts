@@ -7,10 +7,11 @@ import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textOfLen, textLenOf, isInt, intOf,
   T_STRING, T_SYMBOL, T_QUOTE, T_ERROR, T_INT32, T_INT64, T_REAL, LIST_HEADER, vptr, unitSize, symEntry,
+  mkv, HEADER, releaseBuf,
 } from "../slp/format";
 import { printValue } from "../slp/print";
 import { copyValue } from "../slp/value";
-import { kvSet, kvGet, kvDel } from "../kv/store";
+import { kvPut, kvDel, KV_FULL } from "../kv/store";
 import { logSet, logRepair } from "../kv/log";
 import { fUnit, fCtx, fLevel, setPc, setA } from "./frame";
 import { A_CONT, A_ERR, evalObj, failCmd, takeRet } from "./machine";
@@ -161,15 +162,19 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   let kp = textOf(k);
   let kn = textOfLen;
   // RAM first (it can fail for memory), then the log; a refused log write undoes the RAM change
-  let old = retain(kvGet(kp, kn));
-  let ok = kvSet(kp, kn, own);
-  if (ok && !logSet(kp, kn, vbuf(own))) {
-    if (old) kvSet(kp, kn, old); // replaces a value: needs no memory
+  let old = kvPut(kp, kn, own); // the replaced value's buffer: its reference is now ours
+  if (old == KV_FULL) {
+    release(own);
+    return failCmd(t, cmd, M.STORE_FULL);
+  }
+  let ok = logSet(kp, kn, vbuf(own));
+  if (!ok) {
+    // put the old value back (replacing needs no memory) or take the new key out
+    if (old) releaseBuf(kvPut(kp, kn, mkv(old, HEADER)));
     else kvDel(kp, kn);
     logRepair(); // flash must not keep what RAM no longer has
-    ok = false;
   }
-  release(old);
+  if (old) releaseBuf(old);
   release(own);
   if (!ok) return failCmd(t, cmd, M.STORE_FULL);
   return A_CONT;

@@ -24,7 +24,7 @@ import { alloc, free } from "../mem/heap";
 import { textNew, textReserve, textPtr, textLen, textClear } from "../mem/text";
 import { HEADER, bufAlloc, releaseBuf, mkv, bufLength } from "../slp/format";
 import { validBuffer } from "../slp/validate";
-import { kvSet, kvDel, kvCount, entryAt, entryKey, entryKeyLen, entryValue } from "./store";
+import { kvPut, KV_FULL, kvDel, kvCount, entryAt, entryKey, entryKeyLen, entryValue } from "./store";
 
 const MAGIC: u32 = 0x564b5853; // "SXKV" little-endian
 const AREA_HEADER: u32 = 16;
@@ -235,7 +235,9 @@ function replay(): i32 {
         let stored = buf != 0;
         if (stored) {
           memory.copy(buf, v, valueLen);
-          stored = kvSet(r + 8, keyLen, mkv(buf, HEADER));
+          let old = kvPut(r + 8, keyLen, mkv(buf, HEADER));
+          stored = old != KV_FULL;
+          if (stored && old) releaseBuf(old);
           releaseBuf(buf);
         }
         if (!stored) { free(r); return REPLAY_FAILED; }

@@ -3,7 +3,8 @@
 // the array (a memmove of 4-byte pointers): the right trade for the few thousand keys
 // a microcontroller holds, with one 4-byte slot of overhead per key.
 //
-// An entry is one heap block: [u32 value buffer][u32 key length][key bytes]. The value
+// An entry is one heap block: [u32 value buffer][u32 key length][key bytes, zero-padded
+// to at least eight for the search's 64-bit compare]. The value
 // is a whole SLP buffer (format.ts, its root at HEADER) kept by reference count, so
 // `get` hands out the stored object without copying it.
 
@@ -40,26 +41,31 @@ let found = false;
 
 /**
  * Compares entry e's key with (p, n), whose first eight bytes are `q` (little-endian,
- * bytes past n undefined): most keys differ in their first eight bytes, so one 64-bit XOR
- * usually decides without a call. Reading eight bytes at a key is safe: an entry block
- * is at least 16 bytes and another block header or the heap's end marker follows it.
+ * zero past n). Entry keys are zero-padded to eight bytes too (kvPut), so one 64-bit XOR
+ * usually decides without masking or a call: at the first differing byte either both
+ * keys have a byte there, or the one that ended has a 0 and is the smaller (a prefix),
+ * as bytewise order wants. When the first eight bytes agree and a key ends within them,
+ * the shorter key is the smaller.
  */
 @inline function keyCompare(e: usize, p: usize, n: i32, q: u64): i32 {
   let kn = entryKeyLen(e);
-  let m = kn < n ? kn : n;
-  let x = load<u64>(e + 8) ^ q;
-  if (m < 8) x &= (<u64>1 << (<u64>m << 3)) - 1;
+  let w = load<u64>(e + 8);
+  let x = w ^ q;
   if (x) {
-    let k = <usize>(ctz(x) >> 3);
-    return <i32>load<u8>(e + 8 + k) - <i32>load<u8>(p + k);
+    // the differing byte of both words (past n, only q is zero: p's memory is not)
+    let sh = ctz(x) & ~7;
+    return <i32>(<u32>(w >> sh) & 255) - <i32>(<u32>(q >> sh) & 255);
   }
-  if (m <= 8) return kn - n;
-  return bytesCompare(e + 8, kn, p, n);
+  if (kn <= 8 || n <= 8) return kn - n;
+  return bytesCompare(e + 16, kn - 8, p + 8, n - 8);
 }
 
-/** The first eight bytes of (p, n), read without going past the end of memory. */
+/** The first eight bytes of (p, n), zero past n, read without going past the end of memory. */
 function keyWord(p: usize, n: i32): u64 {
-  if (n >= 8 && p + 8 <= (<usize>memory.size() << 16)) return load<u64>(p);
+  if (p + 8 <= (<usize>memory.size() << 16)) {
+    let w = load<u64>(p);
+    return n >= 8 ? w : w & ((<u64>1 << (<u64>n << 3)) - 1);
+  }
   let q: u64 = 0;
   let m = n < 8 ? n : 8;
   for (let i = 0; i < m; i++) q |= <u64>load<u8>(p + i) << (<u64>i << 3);
@@ -70,10 +76,11 @@ function keyWord(p: usize, n: i32): u64 {
 export function lowerBound(p: usize, n: i32): u32 {
   let lo: u32 = 0, hi = count;
   let q = keyWord(p, n);
+  let base = index;
   found = false;
   while (lo < hi) {
     let mid = (lo + hi) >>> 1;
-    let c = keyCompare(entryAt(mid), p, n, q);
+    let c = keyCompare(<usize>load<u32>(base + (<usize>mid << 2)), p, n, q);
     if (c < 0) lo = mid + 1;
     else if (c > 0) hi = mid;
     else { found = true; return mid; }
@@ -93,38 +100,44 @@ export function kvGet(p: usize, n: i32): Value {
   return e ? entryValue(e) : 0;
 }
 
+/** What kvPut returns when memory runs out (never a buffer address: those are 4 mod 8). */
+export const KV_FULL: usize = 1;
+
 /**
- * Stores value v (the root of its buffer, see copyValue; the store takes a reference) under key
- * (p, n). Returns false, changing nothing, when memory runs out.
+ * Stores value v (the root of its buffer, see copyValue; the store takes a reference) under
+ * key (p, n). Returns the buffer of the value it replaced, whose reference passes to the
+ * caller (so that a set the log refuses can be undone without a second search), 0 when
+ * the key is new, or KV_FULL, changing nothing, when memory runs out.
  */
-export function kvSet(p: usize, n: i32, v: Value): bool {
+export function kvPut(p: usize, n: i32, v: Value): usize {
   let i = lowerBound(p, n);
   if (found) {
     let e = entryAt(i);
-    let old = load<u32>(e);
+    let old = <usize>load<u32>(e);
     retainBuf(vbuf(v));
     store<u32>(e, <u32>vbuf(v));
-    releaseBuf(old);
-    return true;
+    return old;
   }
   if (count == cap) {
     let ncap: u32 = cap ? cap * 2 : 16;
     let q = realloc(index, <usize>ncap << 2, <usize>count << 2);
-    if (!q) return false;
+    if (!q) return KV_FULL;
     index = q;
     cap = ncap;
   }
-  let e = alloc(8 + <usize>n);
-  if (!e) return false;
+  // the key zero-padded to at least eight bytes, for keyCompare
+  let e = alloc(n < 8 ? 16 : 8 + <usize>n);
+  if (!e) return KV_FULL;
   retainBuf(vbuf(v));
   store<u32>(e, <u32>vbuf(v));
   store<i32>(e, n, 4);
+  store<u64>(e + 8, 0);
   memory.copy(e + 8, p, n);
   let slot = index + (<usize>i << 2);
   memory.copy(slot + 4, slot, <usize>(count - i) << 2);
   store<u32>(slot, <u32>e);
   count++;
-  return true;
+  return 0;
 }
 
 /**

@@ -390,6 +390,28 @@ describe("iterate", () => {
     expect(rec.logBytes.map(latin1)).toEqual(["\x80"]);
   });
 
+  it("orders keys that are prefixes of each other or hold NUL bytes, around the first eight bytes", async () => {
+    // the search compares the first eight bytes as one word, keys zero-padded: a key that
+    // ends there must still come before a longer one whose next byte is NUL
+    const b = await newBoard();
+    const rec = record(b);
+    const keys = ["abcdefgh", "a\x00", "abcdefg", "abcdefgh\x00", "a", "abcdefg\x00", "\x00\x00", "\x00", "a\x00b", "abcdefghi", "abcdefgh\x00\x00"];
+    for (const [i, k] of keys.entries()) expect(await b.exec(bytes(`(core/kv/set ${lit(k)} ${i})`))).toBe("true");
+    const sorted = keys.map((k) => bytes(k)).sort((x, y) => Buffer.compare(x, y)).map(latin1);
+    expect(await b.exec('(core/kv/iterate "" 0 100 {(core/util/log $key)})')).toBe("true");
+    expect(rec.logBytes.map(latin1)).toEqual(sorted);
+    for (const [i, k] of keys.entries()) expect(await b.exec(bytes(`(core/kv/get ${lit(k)})`)), JSON.stringify(k)).toBe(String(i));
+    for (const k of ["abcdefgh\x00\x00\x00", "ab", "\x00\x00\x00", "abcdefgi"]) {
+      expect(await b.exec(bytes(`(core/kv/exists ${lit(k)})`)), JSON.stringify(k)).toBe("false");
+    }
+    for (const [prefix, want] of [["a\x00", 2], ["abcdefg", 6], ["abcdefgh", 4], ["abcdefgh\x00", 2], ["\x00", 2]] as const) {
+      rec.clear();
+      await b.exec(bytes(`(core/kv/iterate ${lit(prefix)} 0 100 {(core/util/log $key)})`));
+      expect(rec.logBytes.map(latin1), JSON.stringify(prefix)).toEqual(sorted.filter((k) => k.startsWith(prefix)));
+      expect(rec.logBytes.length).toBe(want);
+    }
+  });
+
   it("skips keys deleted before their turn (the window does not move), never visits keys inserted during the walk", async () => {
     const { b, rec } = await seeded();
     expect(await b.exec('(core/kv/iterate "k" 0 3 {(core/util/log "visit" $key) (core/kv/del k10)})')).toBe("true");
@@ -472,7 +494,7 @@ describe("iterate", () => {
     // the store in RAM (no flash log): this is about the store's order, not the partition size
     const b = await newBoard({ maxInput: 1 << 20, flash: false, maxPages: 1024 });
     const r = prng(10000);
-    const alphabet = [..."abcdefghijklmnopqrstuvwxyz0123456789:/_-"].concat(["\x80", "\xc3", "\xa9", "\xff", "\x01", " "]);
+    const alphabet = [..."abcdefghijklmnopqrstuvwxyz0123456789:/_-"].concat(["\x80", "\xc3", "\xa9", "\xff", "\x01", "\x00", " "]);
     const keys = new Set<string>();
     while (keys.size < 10000) {
       // short keys, and long ones sharing prefixes (the comparison goes eight bytes at a
