@@ -92,32 +92,33 @@ let formsCap: u32 = 0;
 let nForms: u32 = 0;
 let formStart: u32 = 0;
 
-// Byte classes: 1 whitespace, 2 ends a bare token (whitespace, brackets, `"`, `;`), 4 digit.
+// What a byte starts (or, inside a bare token, whether it ends it): both passes switch on
+// this class, one table load instead of a chain of comparisons per token.
+const CL_BARE = 0; // a symbol or number byte
+const CL_PREFIX = 1; // ' and @: prefixes where a token starts, ordinary bytes inside one
+const CL_WHITE = 2; // from here on, the bytes that end a bare token
+const CL_COMMENT = 3; // ;
+const CL_STRING = 4; // "
+const CL_OPEN = 5; // ( { [
+const CL_CLOSE = 6; // ) } ]
 const CLASS = memory.data<u8>([
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  3, 0, 2, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 2, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  2, 0, 4, 0, 0, 0, 0, 1, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0,
+  1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ]);
-const C_WHITE: u8 = 1;
-const C_DELIM: u8 = 2;
-const C_DIGIT: u8 = 4;
 
-@inline function cls(c: u32): u8 {
-  return load<u8>(CLASS + <usize>c);
-}
-
-@inline function isWhite(c: u32): bool {
-  return (cls(c) & C_WHITE) != 0;
+@inline function cls(c: u32): i32 {
+  return <i32>load<u8>(CLASS + <usize>c);
 }
 
 /** Ends a bare token: whitespace, brackets, `"` and `;`. */
 @inline function isDelim(c: u32): bool {
-  return (cls(c) & C_DELIM) != 0;
+  return cls(c) >= CL_WHITE;
 }
 
 @inline function isDigit(c: u32): bool {
@@ -136,21 +137,6 @@ function fail(reason: i32, at: usize, ch: i32 = 0): bool {
   errAt = <i32>(at - src);
   errChar = ch;
   return false;
-}
-
-/** Skips whitespace and comments from p. */
-@inline function skipBlank(p: usize): usize {
-  let end = srcEnd;
-  while (p < end) {
-    let c = <u32>load<u8>(p);
-    if (isWhite(c)) { p++; continue; }
-    if (c == 59) {
-      while (p < end && load<u8>(p) != 10) p++;
-      continue;
-    }
-    break;
-  }
-  return p;
 }
 
 const K_SYMBOL = 0;
@@ -397,11 +383,16 @@ function pass1(): bool {
   let pendPos: u32 = 0; // where the last of them is
   let end = srcEnd;
   let p = src;
-  while (true) {
-    p = skipBlank(p);
-    if (p >= end) break;
+  while (p < end) {
     let c = <u32>load<u8>(p);
-    if (c == 40 || c == 123 || c == 91) {
+    let cl = cls(c);
+    switch (cl) {
+    case CL_WHITE: { p++; continue; }
+    case CL_COMMENT: {
+      while (p < end && load<u8>(p) != 10) p++;
+      continue;
+    }
+    case CL_OPEN: {
       if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
       // a new child of the enclosing list, unless a prefix chain already counted it
       if (pending) pending = 0;
@@ -424,7 +415,7 @@ function pass1(): bool {
       p++;
       continue;
     }
-    if (c == 41 || c == 125 || c == 93) {
+    case CL_CLOSE: {
       if (depth == 0) return fail(E_UNEXPECTED, p, <i32>c);
       let open = lvGet(lvKind, depth);
       let want: u32 = open == 40 ? 41 : open == 123 ? 125 : 93;
@@ -443,7 +434,7 @@ function pass1(): bool {
       objectEnds(depth, p);
       continue;
     }
-    if (c == 39 || c == 64) {
+    case CL_PREFIX: {
       if (!pending) {
         count++;
         if (depth == 0 && splitMode) formStart = <u32>(p - src);
@@ -454,12 +445,14 @@ function pass1(): bool {
       p++;
       continue;
     }
+    default: break;
+    }
     if (pending) pending = 0;
     else {
       count++;
       if (depth == 0 && splitMode) formStart = <u32>(p - src);
     }
-    if (c == 34) {
+    if (cl == CL_STRING) {
       let q = scanString(p, 0);
       if (!q) return false;
       size += 5 + strDecoded;
@@ -524,11 +517,16 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
   let end = srcEnd;
   let p = src;
   tokRead = 0;
-  while (true) {
-    p = skipBlank(p);
-    if (p >= end) break;
+  while (p < end) {
     let c = <u32>load<u8>(p);
-    if (c == 40 || c == 123 || c == 91) {
+    let cl = cls(c);
+    switch (cl) {
+    case CL_WHITE: { p++; continue; }
+    case CL_COMMENT: {
+      while (p < end && load<u8>(p) != 10) p++;
+      continue;
+    }
+    case CL_OPEN: {
       if (pending) pending = false;
       else store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
       let info = listInfo + (<usize>ord << 3);
@@ -546,7 +544,7 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       p++;
       continue;
     }
-    if (c == 41 || c == 125 || c == 93) {
+    case CL_CLOSE: {
       depth--;
       lp = lvGet(wPos, depth);
       idx = lvGet(wIdx, depth);
@@ -554,7 +552,7 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       p++;
       continue;
     }
-    if (c == 39 || c == 64) {
+    case CL_PREFIX: {
       if (!pending) {
         store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
         pending = true;
@@ -563,6 +561,8 @@ function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
       w++;
       p++;
       continue;
+    }
+    default: break;
     }
     if (pending) pending = false;
     else store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
