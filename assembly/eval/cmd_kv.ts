@@ -4,7 +4,7 @@
 
 import * as M from "../gen/messages";
 import {
-  Value, vtag, retain, release, textOf, textOfLen, makeString, T_BODY,
+  Value, vtag, retain, release, textOf, textOfLen, makeString, rewriteString, T_BODY,
 } from "../slp/format";
 import { TRUE, FALSE, boolValue } from "../slp/errors";
 import { valuesEqual } from "../slp/value";
@@ -191,11 +191,14 @@ export function stepIterate(t: usize, f: usize): i32 {
       setIdx(f, fIdx(f) + 4 + <u32>n);
       // skip a key deleted before its turn (no lookup while nothing was removed)
       if (!windowIntact(<usize>fY(f)) && !kvFind(p + 4, n)) return A_CONT;
-      let key = makeString(p + 4, n);
-      if (!key) return fail(t, M.OUT_OF_MEMORY);
+      // $key: the previous turn's string rewritten when only this context holds it
       let c = <usize>fZ(f);
-      ctxSet(c, V_KEY, key);
       ctxSet(c, V_RESULT, 0);
+      if (!rewriteString(load<u64>(c + V_KEY), p + 4, n)) {
+        let key = makeString(p + 4, n);
+        if (!key) return fail(t, M.OUT_OF_MEMORY);
+        ctxSet(c, V_KEY, key);
+      }
       setPc(f, 5);
       return pushSeq(t, arg(f, 4), c, fLevel(f) + 1, 0);
     }

@@ -5,12 +5,12 @@
 // the whole task (SPEC.md section 4: any error stops what is running).
 
 import * as M from "../gen/messages";
-import { msgLen } from "../gen/messages";
+import { msgLen, msgPtr } from "../gen/messages";
 import { MAX_DEPTH, MAX_FRAMES } from "../limits";
 import { free } from "../mem/heap";
-import { textNew, textMsg, textBytes, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
+import { textNew, textMsg, textBytes, textPtr, textLen, textFree, bytesEq, bytesEqMsg } from "../mem/text";
 import {
-  Value, vptr, vtag, retain, release, releaseBuf, listCount, listChild, textOf, textOfLen,
+  Value, vptr, vbuf, vtag, retain, release, releaseBuf, listCount, listChild, textOf, textOfLen, symEntry,
   makeString, T_INT32, T_INT64, T_REAL, T_STRING, T_SYMBOL, T_CALL, T_BODY, T_DATA, T_QUOTE,
   T_ERROR,
 } from "../slp/format";
@@ -91,7 +91,10 @@ export function lookupCommand(p: usize, n: i32): i32 {
     if (a == 118) c = b == 112 ? C_PUB : C_SUB; // core/event/pub|sub
     else c = n == 14 ? C_EVAL : C_AWAIT; // core/expr/eval|await
   } else if (ns == 117) c = C_LOG;
-  return c && bytesEqMsg(p, n, cmdName(c)) ? c : 0;
+  if (!c) return 0;
+  // the name's length matched in choosing c: compare the bytes only
+  let m = cmdName(c);
+  return n == msgLen(m) && bytesEq(p, msgPtr(m), n) ? c : 0;
 }
 
 // ---- errors ----
@@ -189,7 +192,8 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
   if (<i32>steps > maxSteps) return fail(t, M.STEP_LIMIT);
   let tag = vtag(v);
   if (tag == T_SYMBOL) {
-    if (load<u8>(textOf(v)) == 36) return lookupVariable(t, v, ctx); // '$'
+    // the name's first byte, straight from the symbol table (textOf without the call)
+    if (load<u8>(symEntry(vbuf(v), load<u32>(vptr(v), 1)), 4) == 36) return lookupVariable(t, v, ctx); // '$'
     setRet(t, retain(v));
     return A_CONT;
   }
@@ -199,7 +203,10 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
     let head: Value = 0;
     if (listCount(v) > 0) {
       head = listChild(v, 0);
-      if (vtag(head) == T_SYMBOL) cmd = lookupCommand(textOf(head), textOfLen);
+      if (vtag(head) == T_SYMBOL) {
+        let e = symEntry(vbuf(head), load<u32>(vptr(head), 1));
+        cmd = lookupCommand(e + 4, load<i32>(e));
+      }
     }
     if (!cmd) {
       let x = textNew(32);

@@ -29,7 +29,7 @@
 // In memory a buffer is preceded by a u32 reference count (at buf-4). A value is a
 // view: the buffer address in the high 32 bits of a u64, the unit's offset in the low.
 
-import { alloc, free, heapOwns } from "../mem/heap";
+import { alloc, free, heapOwns, blockSize } from "../mem/heap";
 
 export const SLP_VERSION: u8 = 1;
 export const HEADER: u32 = 16;
@@ -200,6 +200,24 @@ export function makeString(p: usize, n: u32, error: bool = false): Value {
   store<u32>(q, n, 1);
   memory.copy(q + 5, p, n);
   return mkv(buf, HEADER);
+}
+
+/**
+ * Makes string value v, the root of a buffer that nothing but the caller holds
+ * (refcount 1), hold bytes [p, p+n) instead, when its block has room; false otherwise.
+ * A loop variable ($key of iterate) so reuses one buffer instead of allocating one per
+ * turn: with a single holder, nobody can see the change.
+ */
+export function rewriteString(v: Value, p: usize, n: u32): bool {
+  if (!v || voff(v) != HEADER) return false;
+  let buf = vbuf(v);
+  if (load<u32>(buf - 4) != 1 || load<u8>(buf + HEADER) != T_STRING) return false;
+  let len = HEADER + 5 + n;
+  if (<usize>len + 4 > blockSize(buf - 4)) return false;
+  header(buf, len, 0, len);
+  store<u32>(buf + HEADER, n, 1);
+  memory.copy(buf + HEADER + 5, p, n);
+  return true;
 }
 
 /** A symbol value named by bytes [p, p+n); 0 when out of memory. */

@@ -449,6 +449,20 @@ describe("iterate", () => {
     expect(rec.logs).toEqual(["eval sees n1"]);
   });
 
+  it("a $key kept past its turn keeps its value while later turns move on (an event, $result, a stored copy)", async () => {
+    // iterate rewrites its $key string in place when nothing else holds it: anything
+    // that does hold it must see the key of its own turn
+    const b = await newBoard();
+    const rec = record(b);
+    await b.exec("(core/kv/set n1 1) (core/kv/set n22 2) (core/kv/set n3 3) (core/kv/set n4444 4)");
+    await b.exec("(core/event/sub $CHANNEL_A 1 {(core/util/log \"event\" $data)})");
+    await b.exec('(core/kv/iterate "n" 0 10 {(core/event/pub $CHANNEL_A 1 $key) $key})');
+    expect(rec.logs).toEqual(["event n1", "event n22", "event n3", "event n4444"]);
+    rec.clear();
+    await b.exec('(core/kv/iterate "n" 0 10 {$key (core/util/log "after" $result) (core/kv/set last $key)}) (core/util/log "last" (core/kv/get last))');
+    expect(rec.logs).toEqual(["after n1", "after n22", "after n3", "after n4444", "last n4444"]);
+  });
+
   it("$result: a step sees the caller's until its own first form completes, and not the previous step's", async () => {
     const b = await newBoard();
     const rec = record(b);
