@@ -22,7 +22,7 @@ import {
 } from "./frame";
 import { ctxLookup, ctxSet, ctxFree, V_RESULT, V_KEY, V_DATA, V_CHANNEL, V_TOPIC } from "./context";
 import {
-  tNFrames, setNFrames, topFrame, pushFrameSlot, tRet, setRet, tSteps, setSteps, tSlice, setSlice,
+  tNFrames, setNFrames, topFrame, pushFrameSlot, tRet, setRet, tSteps, setSteps,
   tInterrupted,
 } from "../sched/task";
 import { maxSteps, stepSlice, countStep, totalSteps } from "../sched/config";
@@ -187,7 +187,6 @@ function lookupVariable(t: usize, v: Value, ctx: usize): i32 {
 export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
   let steps = tSteps(t) + 1;
   setSteps(t, steps);
-  setSlice(t, tSlice(t) + 1);
   countStep();
   if (<i32>steps > maxSteps) return fail(t, M.STEP_LIMIT);
   let tag = vtag(v);
@@ -341,6 +340,10 @@ export function unwind(t: usize): void {
  * board spent), or blocks. The task's ret holds the result when R_DONE.
  */
 export function runTask(t: usize, budgetEnd: u64): i32 {
+  // Every step adds one to totalSteps, and a slice starts with each call: the slice is
+  // used up where totalSteps reaches this call's start plus stepSlice.
+  let limit = totalSteps + <u64>stepSlice;
+  if (budgetEnd < limit) limit = budgetEnd;
   while (true) {
     if (tNFrames(t) == 0) return R_DONE;
     if (tInterrupted(t)) {
@@ -349,10 +352,7 @@ export function runTask(t: usize, budgetEnd: u64): i32 {
       fail(t, M.INTERRUPTED);
       return R_DONE;
     }
-    if (<i32>tSlice(t) >= stepSlice || totalSteps >= budgetEnd) {
-      setSlice(t, 0);
-      return R_YIELD;
-    }
+    if (totalSteps >= limit) return R_YIELD;
     let a = stepFrame(t, topFrame(t));
     if (a == A_CONT) continue;
     if (a == A_RET) {
@@ -365,12 +365,7 @@ export function runTask(t: usize, budgetEnd: u64): i32 {
       setRet(t, e);
       return R_DONE;
     }
-    if (a == A_YIELD) {
-      setSlice(t, 0);
-      return R_YIELD;
-    }
-    setSlice(t, 0);
-    return R_BLOCK;
+    return a == A_YIELD ? R_YIELD : R_BLOCK;
   }
   return R_DONE;
 }

@@ -5,7 +5,7 @@
 //   +0 u32 state  +4 i32 kind  +8 i32 req  +12 i32 proc
 //   +16 u32 frames  +20 u32 nframes  +24 u32 capframes  +28 u32 steps
 //   +32 u64 ret  +40 u32 ctx  +44 u32 next (run queue)
-//   +48 i32 channel  +52 i32 topic  +56 u32 interrupted  +60 u32 slice
+//   +48 i32 channel  +52 i32 topic  +56 u32 interrupted  +60 -
 //   +64 u32 ownsCtx  +68 u32 order (when it began waiting for queue room)
 //   +72 i32 registry slot (scheduler.ts)
 
@@ -44,8 +44,6 @@ export const TK_HANDLER: i32 = 3; // a sub body running for one event
 @inline export function tTopic(t: usize): i32 { return load<i32>(t, 52); }
 @inline export function tInterrupted(t: usize): bool { return load<u32>(t, 56) != 0; }
 @inline export function setInterrupted(t: usize): void { store<u32>(t, 1, 56); }
-@inline export function tSlice(t: usize): u32 { return load<u32>(t, 60); }
-@inline export function setSlice(t: usize, n: u32): void { store<u32>(t, n, 60); }
 @inline export function tOrder(t: usize): u32 { return load<u32>(t, 68); }
 @inline export function setOrder(t: usize, n: u32): void { store<u32>(t, n, 68); }
 
