@@ -1,10 +1,11 @@
 // SLP text -> one SLP buffer (format.ts), per SPEC.md section 1.
 //
-// Two passes over the text, no recursion: pass 1 validates everything, interns the
-// symbols and measures every list (children and bytes, recorded in preorder); pass 2
-// allocates the exact buffer and writes the units in preorder. Errors are found left to
-// right in pass 1, before anything is allocated for the result. Nesting is bounded by
-// MAX_DEPTH, so the level stacks are fixed arrays.
+// One pass over the text, no recursion: it validates, interns the symbols and writes the
+// units in preorder into a scratch area. A list's child offsets go on a stack until the
+// list closes; then its children move up to make room for them (each byte moves once
+// per enclosing list, and nesting is bounded by MAX_DEPTH). The result is allocated at
+// the end at its exact size: the units copied in, the symbol table after them. Errors
+// are found left to right; the level stacks are fixed arrays.
 
 import * as M from "../gen/messages";
 import { MAX_DEPTH } from "../limits";
@@ -17,15 +18,14 @@ import {
 import { parseInteger, parseReal, numStatus, NUM_OK } from "./number";
 import { oomError } from "./errors";
 
-// ---- scanner state shared by both passes ----
+// ---- scanner state ----
 let src: usize = 0;
 let srcEnd: usize = 0;
 
 // per level (0 = the synthetic root body)
 const LEVELS = MAX_DEPTH + 2;
-const lvCount = memory.data(LEVELS * 4);
-const lvSize = memory.data(LEVELS * 4);
-const lvOrd = memory.data(LEVELS * 4);
+const lvPos = memory.data(LEVELS * 4); // where the list's unit starts in `units`
+const lvBase = memory.data(LEVELS * 4); // its first child's entry on the offset stack
 const lvOpen = memory.data(LEVELS * 4);
 const lvKind = memory.data(LEVELS * 4);
 const lvPending = memory.data(LEVELS * 4);
@@ -35,9 +35,12 @@ const lvPendPos = memory.data(LEVELS * 4);
 @inline function lvSet(arr: usize, d: i32, x: u32): void { store<u32>(arr + (<usize>d << 2), x); }
 
 // scratch growable arrays
-let listInfo: usize = 0; // per list in preorder: u32 count, u32 size
-let listCap: u32 = 0;
-let nLists: u32 = 0;
+let units: usize = 0; // the units written so far (copied into the result at the end)
+let unitsCap: u32 = 0;
+let unitsLen: u32 = 0; // bytes of units the last scan wrote
+let offs: usize = 0; // u32 child offsets of the open lists, innermost last
+let offsCap: u32 = 0;
+let nOffs: u32 = 0;
 let symHash: usize = 0; // open addressing: u32 ptr, u32 len, u32 id+1, u32 generation
 let generation: u32 = 1; // entries of older parses count as empty
 let symCap: u32 = 0;
@@ -46,29 +49,6 @@ let symListCap: u32 = 0;
 let nSyms: u32 = 0;
 let symBytes: u32 = 0;
 let oom: bool = false;
-
-// Atoms (symbols, numbers, strings) as pass 1 found them, so that pass 2 need not scan and
-// look them up again: per atom u32 (end offset | kind << 30), u32 (symbol id, int32 or
-// string length).
-// Fixed size; tokens past it are scanned again by pass 2.
-const TOK_CACHE: u32 = 128;
-const tokCache = memory.data(TOK_CACHE * 8);
-const TC_SYMBOL: u32 = 0;
-const TC_INT32: u32 = 1;
-const TC_RESCAN: u32 = 2; // a wider integer or a real
-const TC_STRING: u32 = 3; // value: the length of a string without escapes, or NOT_PLAIN
-const NOT_PLAIN: u32 = 0xffffffff;
-let nTok: u32 = 0;
-let tokRead: u32 = 0;
-
-@inline function cacheToken(end: usize, kind: u32, v: u32): void {
-  if (nTok < TOK_CACHE) {
-    let e = tokCache + (<usize>nTok << 3);
-    store<u32>(e, <u32>(end - src) | (kind << 30));
-    store<u32>(e, v, 4);
-    nTok++;
-  }
-}
 
 // error reporting
 let errReason: i32 = 0;
@@ -92,7 +72,7 @@ let formsCap: u32 = 0;
 let nForms: u32 = 0;
 let formStart: u32 = 0;
 
-// What a byte starts (or, inside a bare token, whether it ends it): both passes switch on
+// What a byte starts (or, inside a bare token, whether it ends it): the pass switches on
 // this class, one table load instead of a chain of comparisons per token.
 const CL_BARE = 0; // a symbol or number byte
 const CL_PREFIX = 1; // ' and @: prefixes where a token starts, ordinary bytes inside one
@@ -203,7 +183,7 @@ function scanBare(p: usize): usize {
   return i;
 }
 
-// String scanning. Pass 1 validates and measures; pass 2 decodes into `out`.
+// String scanning: validates and measures, and decodes into `out` when given one.
 let strDecoded: u32 = 0;
 let strPlain: bool = false; // the string had no escapes: its bytes are its content
 
@@ -265,14 +245,50 @@ function growScratch(p: usize, cap: u32, elem: u32, used: u32): usize {
   return q;
 }
 
-function pushList(): u32 {
-  if (nLists == listCap) {
-    let q = growScratch(listInfo, listCap, 8, nLists);
-    if (oom) return 0;
-    listInfo = q;
-    listCap = listCap ? listCap * 2 : 16;
+/** Grows the units scratch to at least `need` bytes, keeping the first `used`; false when out of memory. */
+function growUnits(need: u32, used: u32): bool {
+  let ncap: u32 = unitsCap ? unitsCap * 2 : 256;
+  while (ncap < need) ncap *= 2;
+  let q = realloc(units, ncap, used);
+  if (!q) { oom = true; return false; }
+  units = q;
+  unitsCap = ncap;
+  return true;
+}
+
+/** Pushes a child's offset for the innermost open list; false when out of memory. */
+@inline function pushOff(x: u32): bool {
+  if (nOffs == offsCap) {
+    let q = growScratch(offs, offsCap, 4, nOffs);
+    if (oom) return false;
+    offs = q;
+    offsCap = offsCap ? offsCap * 2 : 16;
   }
-  return nLists++;
+  store<u32>(offs + (<usize>nOffs << 2), x);
+  nOffs++;
+  return true;
+}
+
+/**
+ * Closes the list whose unit starts at lp (its children's offsets on the stack from
+ * `base`, its units running to w): moves the children up past the offset table, writes
+ * the table, the count and the size. Returns the new end of the units, 0 when out of memory.
+ */
+function closeList(lp: u32, base: u32, w: u32): u32 {
+  let count = nOffs - base;
+  let shift = count << 2;
+  if (w + shift > unitsCap && !growUnits(w + shift, w)) return 0;
+  let at = units + <usize>lp;
+  let body = at + LIST_HEADER;
+  memory.copy(body + shift, body, <usize>(w - lp - LIST_HEADER));
+  let from = offs + (<usize>base << 2);
+  for (let to = body, stop = body + <usize>shift; to < stop; to += 4, from += 4) {
+    store<u32>(to, load<u32>(from) + shift);
+  }
+  store<u32>(at, count, 1);
+  store<u32>(at, w + shift - lp, 5);
+  nOffs = base;
+  return w + shift;
 }
 
 function pushForm(start: u32, end: u32): void {
@@ -297,9 +313,9 @@ function hashBytes(p: usize, n: u32): u32 {
   return h;
 }
 
-/** The symbol id of [p, p+n) whose hash is `hash`, interning it when `add`; -1 when absent (or out of memory). */
-function symbolId(p: usize, n: u32, hash: u32, add: bool): i32 {
-  if (add && (nSyms + 1) * 2 > symCap) {
+/** The symbol id of [p, p+n) whose hash is `hash`, interning it when new; -1 when out of memory. */
+function symbolId(p: usize, n: u32, hash: u32): i32 {
+  if ((nSyms + 1) * 2 > symCap) {
     // rehash into a table twice as large
     let ncap: u32 = symCap ? symCap * 2 : 64;
     let t = alloc(<usize>ncap * 16);
@@ -316,7 +332,6 @@ function symbolId(p: usize, n: u32, hash: u32, add: bool): i32 {
     symHash = t;
     symCap = ncap;
   }
-  if (!symCap) return -1;
   let j = hash & (symCap - 1);
   while (true) {
     let e = symHash + <usize>j * 16;
@@ -325,7 +340,6 @@ function symbolId(p: usize, n: u32, hash: u32, add: bool): i32 {
     if (load<u32>(e, 4) == n && bytesEq(load<u32>(e), p, <i32>n)) return <i32>id1 - 1;
     j = (j + 1) & (symCap - 1);
   }
-  if (!add) return -1;
   if (nSyms == symListCap) {
     let q = growScratch(symList, symListCap, 8, nSyms);
     if (oom) return -1;
@@ -348,10 +362,11 @@ function symbolId(p: usize, n: u32, hash: u32, add: bool): i32 {
 const KEEP_SCRATCH: u32 = 4096;
 
 function resetScratch(): void {
-  if (listCap * 8 > KEEP_SCRATCH) { free(listInfo); listInfo = 0; listCap = 0; }
+  if (unitsCap > KEEP_SCRATCH) { free(units); units = 0; unitsCap = 0; }
+  if (offsCap * 4 > KEEP_SCRATCH) { free(offs); offs = 0; offsCap = 0; }
   if (symCap * 16 > KEEP_SCRATCH) { free(symHash); symHash = 0; symCap = 0; }
   if (symListCap * 8 > KEEP_SCRATCH) { free(symList); symList = 0; symListCap = 0; }
-  nLists = 0;
+  nOffs = 0;
   nSyms = 0;
   symBytes = 0;
   oom = false;
@@ -363,29 +378,39 @@ function resetScratch(): void {
   }
 }
 
-// ---- pass 1 ----
-
+// ---- the pass ----
 
 /** An object ended at level d, just before `at`. */
 @inline function objectEnds(d: i32, at: usize): void {
   if (d == 0 && splitMode) pushForm(formStart, <u32>(at - src));
 }
 
-// Both passes keep the innermost open list's state in locals and spill it to the level
-// arrays only when a list opens or closes: most tokens touch no memory but their own.
+// The innermost open list's state stays in locals and is spilled to the level arrays
+// only when a list opens or closes: most tokens touch no memory but their own. In split
+// mode nothing is written: only the top-level forms' ranges are recorded.
 
-function pass1(): bool {
-  nTok = 0;
+function scan(): bool {
+  let build = !splitMode;
   let depth: i32 = 0;
-  let count: u32 = 0; // children of the innermost list so far
-  let size: u32 = 0; // bytes of its units so far (list header and offsets added at close)
   let pending: u32 = 0; // prefixes (' @) waiting for the object they wrap
   let pendPos: u32 = 0; // where the last of them is
+  let lp: u32 = 0; // the innermost list's unit position in `units`
+  let base: u32 = 0; // its first child's entry on the offset stack
+  let w: u32 = 0; // end of the units written
+  nOffs = 0;
+  if (build) {
+    // the root: a BODY of the top-level forms
+    if (LIST_HEADER > unitsCap && !growUnits(LIST_HEADER, 0)) return false;
+    store<u8>(units, T_BODY);
+    w = LIST_HEADER;
+  }
   let end = srcEnd;
   let p = src;
   while (p < end) {
     let c = <u32>load<u8>(p);
     let cl = cls(c);
+    // (each path that writes a unit first makes room for one of at most LIST_HEADER bytes,
+    // a string's bytes aside)
     switch (cl) {
     case CL_WHITE: { p++; continue; }
     case CL_COMMENT: {
@@ -394,24 +419,26 @@ function pass1(): bool {
     }
     case CL_OPEN: {
       if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
+      if (build && w + LIST_HEADER > unitsCap && !growUnits(w + LIST_HEADER, w)) return false;
       // a new child of the enclosing list, unless a prefix chain already counted it
       if (pending) pending = 0;
       else {
-        count++;
+        if (build && !pushOff(w - lp)) return false;
         if (depth == 0 && splitMode) formStart = <u32>(p - src);
       }
-      let ord = pushList();
-      if (oom) return false;
-      lvSet(lvCount, depth, count);
-      lvSet(lvSize, depth, size);
+      lvSet(lvPos, depth, lp);
+      lvSet(lvBase, depth, base);
       lvSet(lvPending, depth, pending);
       lvSet(lvPendPos, depth, pendPos);
       depth++;
-      count = 0;
-      size = LIST_HEADER;
-      lvSet(lvOrd, depth, ord);
       lvSet(lvOpen, depth, <u32>(p - src));
       lvSet(lvKind, depth, c);
+      if (build) {
+        store<u8>(units + <usize>w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
+        lp = w;
+        base = nOffs;
+        w += LIST_HEADER;
+      }
       p++;
       continue;
     }
@@ -421,13 +448,13 @@ function pass1(): bool {
       let want: u32 = open == 40 ? 41 : open == 123 ? 125 : 93;
       if (c != want) return fail(E_UNEXPECTED, p, <i32>c);
       if (pending) return fail(E_NOTHING_TO_QUOTE, src + pendPos);
-      let listSize = size + count * 4;
-      let info = listInfo + (<usize>lvGet(lvOrd, depth) << 3);
-      store<u32>(info, count);
-      store<u32>(info, listSize, 4);
+      if (build) {
+        w = closeList(lp, base, w);
+        if (!w) return false;
+      }
       depth--;
-      count = lvGet(lvCount, depth);
-      size = lvGet(lvSize, depth) + listSize;
+      lp = lvGet(lvPos, depth);
+      base = lvGet(lvBase, depth);
       pending = lvGet(lvPending, depth);
       pendPos = lvGet(lvPendPos, depth);
       p++;
@@ -435,51 +462,80 @@ function pass1(): bool {
       continue;
     }
     case CL_PREFIX: {
+      if (build && w + LIST_HEADER > unitsCap && !growUnits(w + LIST_HEADER, w)) return false;
       if (!pending) {
-        count++;
+        if (build && !pushOff(w - lp)) return false;
         if (depth == 0 && splitMode) formStart = <u32>(p - src);
       }
       pending++;
       pendPos = <u32>(p - src);
-      size++;
+      if (build) {
+        store<u8>(units + <usize>w, c == 39 ? T_QUOTE : T_ERROR);
+        w++;
+      }
       p++;
       continue;
     }
     default: break;
     }
+    if (build && w + LIST_HEADER > unitsCap && !growUnits(w + LIST_HEADER, w)) return false;
     if (pending) pending = 0;
     else {
-      count++;
+      if (build && !pushOff(w - lp)) return false;
       if (depth == 0 && splitMode) formStart = <u32>(p - src);
     }
     if (cl == CL_STRING) {
       let q = scanString(p, 0);
       if (!q) return false;
-      size += 5 + strDecoded;
-      cacheToken(q, TC_STRING, strPlain ? strDecoded : NOT_PLAIN);
+      if (build) {
+        let n = strDecoded;
+        if (w + 5 + n > unitsCap && !growUnits(w + 5 + n, w)) return false;
+        let u = units + <usize>w;
+        store<u8>(u, T_STRING);
+        store<u32>(u, n, 1);
+        // a string without escapes is its own bytes; one with escapes is decoded again
+        if (strPlain) memory.copy(u + 5, p + 1, n);
+        else scanString(p, u + 5);
+        w += 5 + n;
+      }
       p = q;
     } else {
       let e = scanBare(p);
       let kind = tokKind;
+      let u = units + <usize>w;
       if (kind == K_INT) {
         let x = tokInt;
         if (!tokExact) {
           x = parseInteger(p, <i32>(e - p));
           if (numStatus != NUM_OK) return fail(E_INT_RANGE, p);
         }
-        let small = x == <i64><i32>x;
-        size += small ? 5 : 9;
-        cacheToken(e, small ? TC_INT32 : TC_RESCAN, <u32><i32>x);
+        if (build) {
+          if (x == <i64><i32>x) {
+            store<u8>(u, T_INT32);
+            store<i32>(u, <i32>x, 1);
+            w += 5;
+          } else {
+            store<u8>(u, T_INT64);
+            store<i64>(u, x, 1);
+            w += 9;
+          }
+        }
       } else if (kind == K_REAL) {
-        parseReal(p, <i32>(e - p));
+        let x = parseReal(p, <i32>(e - p));
         if (numStatus != NUM_OK) return fail(E_REAL_RANGE, p);
-        size += 9;
-        cacheToken(e, TC_RESCAN, 0);
+        if (build) {
+          store<u8>(u, T_REAL);
+          store<f64>(u, x, 1);
+          w += 9;
+        }
       } else {
-        let id = symbolId(p, <u32>(e - p), tokHash, true);
+        let id = symbolId(p, <u32>(e - p), tokHash);
         if (id < 0) return false;
-        size += 5;
-        cacheToken(e, TC_SYMBOL, <u32>id);
+        if (build) {
+          store<u8>(u, T_SYMBOL);
+          store<u32>(u, <u32>id, 1);
+          w += 5;
+        }
       }
       p = e;
     }
@@ -490,140 +546,12 @@ function pass1(): bool {
     let k = lvGet(lvKind, depth);
     return fail(E_UNCLOSED_LIST, src + lvGet(lvOpen, depth), <i32>k);
   }
-  // the root's totals, for parse()
-  lvSet(lvCount, 0, count);
-  lvSet(lvSize, 0, size);
-  return oom ? false : true;
-}
-
-// ---- pass 2 ----
-
-const wPos = lvOpen; // reuse: unit position of each open list
-const wIdx = lvCount; // reuse: next child index of each open list
-
-function pass2(buf: usize, rootCount: u32, rootSize: u32): u32 {
-  let w: u32 = HEADER;
-  store<u8>(buf + w, T_BODY);
-  store<u32>(buf + w, rootCount, 1);
-  store<u32>(buf + w, rootSize, 5);
-  let depth: i32 = 0;
-  // the innermost open list: its unit position, its next child's index, and whether a
-  // prefix chain already placed the object coming next
-  let lp: u32 = w;
-  let idx: u32 = 0;
-  let pending = false;
-  w += LIST_HEADER + rootCount * 4;
-  let ord: u32 = 0;
-  let end = srcEnd;
-  let p = src;
-  tokRead = 0;
-  while (p < end) {
-    let c = <u32>load<u8>(p);
-    let cl = cls(c);
-    switch (cl) {
-    case CL_WHITE: { p++; continue; }
-    case CL_COMMENT: {
-      while (p < end && load<u8>(p) != 10) p++;
-      continue;
-    }
-    case CL_OPEN: {
-      if (pending) pending = false;
-      else store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
-      let info = listInfo + (<usize>ord << 3);
-      ord++;
-      let count = load<u32>(info);
-      store<u8>(buf + w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
-      store<u32>(buf + w, count, 1);
-      store<u32>(buf + w, load<u32>(info, 4), 5);
-      lvSet(wPos, depth, lp);
-      lvSet(wIdx, depth, idx);
-      depth++;
-      lp = w;
-      idx = 0;
-      w += LIST_HEADER + count * 4;
-      p++;
-      continue;
-    }
-    case CL_CLOSE: {
-      depth--;
-      lp = lvGet(wPos, depth);
-      idx = lvGet(wIdx, depth);
-      pending = false; // a prefix chain before the list that closed was used by it
-      p++;
-      continue;
-    }
-    case CL_PREFIX: {
-      if (!pending) {
-        store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
-        pending = true;
-      }
-      store<u8>(buf + w, c == 39 ? T_QUOTE : T_ERROR);
-      w++;
-      p++;
-      continue;
-    }
-    default: break;
-    }
-    if (pending) pending = false;
-    else store<u32>(buf + lp + LIST_HEADER + (idx++ << 2), w - lp);
-    // pass 1 saw this atom: symbols, 32-bit integers and strings without escapes come
-    // from the cache
-    let a: u32 = 0;
-    let v: u32 = 0;
-    if (tokRead < nTok) {
-      let t = tokCache + (<usize>tokRead << 3);
-      tokRead++;
-      a = load<u32>(t);
-      v = load<u32>(t, 4);
-    } else {
-      a = TC_RESCAN << 30;
-    }
-    let k = a >>> 30;
-    if (c == 34) {
-      store<u8>(buf + w, T_STRING);
-      if (k == TC_STRING && v != NOT_PLAIN) {
-        memory.copy(buf + w + 5, p + 1, v);
-        strDecoded = v;
-        p = src + <usize>(a & 0x3fffffff);
-      } else {
-        p = scanString(p, buf + w + 5);
-      }
-      store<u32>(buf + w, strDecoded, 1);
-      w += 5 + strDecoded;
-      continue;
-    }
-    if (k == TC_SYMBOL || k == TC_INT32) {
-      store<u8>(buf + w, k == TC_SYMBOL ? T_SYMBOL : T_INT32);
-      store<u32>(buf + w, v, 1);
-      w += 5;
-      p = src + <usize>(a & 0x3fffffff);
-      continue;
-    }
-    let e = scanBare(p);
-    let kind = tokKind;
-    if (kind == K_INT) {
-      let x = tokExact ? tokInt : parseInteger(p, <i32>(e - p));
-      if (x == <i64><i32>x) {
-        store<u8>(buf + w, T_INT32);
-        store<i32>(buf + w, <i32>x, 1);
-        w += 5;
-      } else {
-        store<u8>(buf + w, T_INT64);
-        store<i64>(buf + w, x, 1);
-        w += 9;
-      }
-    } else if (kind == K_REAL) {
-      store<u8>(buf + w, T_REAL);
-      store<f64>(buf + w, parseReal(p, <i32>(e - p)), 1);
-      w += 9;
-    } else {
-      store<u8>(buf + w, T_SYMBOL);
-      store<u32>(buf + w, <u32>symbolId(p, <u32>(e - p), tokHash, false), 1);
-      w += 5;
-    }
-    p = e;
+  if (build) {
+    w = closeList(0, 0, w);
+    if (!w) return false;
+    unitsLen = w;
   }
-  return w;
+  return oom ? false : true;
 }
 
 function writeSymbols(buf: usize, symtab: u32): void {
@@ -677,19 +605,17 @@ export function parse(p: usize, n: i32, maxInput: i32): Value {
   }
   begin(p, n);
   splitMode = false;
-  if (!pass1()) {
+  if (!scan()) {
     let oomed = oom;
     resetScratch();
     return oomed ? oomError() : errorValue();
   }
-  let rootCount = lvGet(lvCount, 0);
-  let rootSize = LIST_HEADER + rootCount * 4 + lvGet(lvSize, 0);
-  let symtab = HEADER + rootSize;
+  let symtab = HEADER + unitsLen;
   let total = <u64>symtab + <u64>nSyms * 4 + <u64>symBytes;
   let buf = total < 0x7ff00000 ? bufAlloc(<u32>total) : 0;
   if (!buf) { resetScratch(); return oomError(); }
   writeHeader(buf, <u32>total, nSyms, symtab);
-  pass2(buf, rootCount, rootSize);
+  memory.copy(buf + HEADER, units, unitsLen);
   writeSymbols(buf, symtab);
   resetScratch();
   return mkv(buf, HEADER);
@@ -714,7 +640,7 @@ export function split(p: usize, n: i32, maxInput: i32): usize {
   begin(p, n);
   splitMode = true;
   nForms = 0;
-  let ok = pass1();
+  let ok = scan();
   splitMode = false;
   if (!ok) splitError = oom ? oomError() : errorValue();
   else if (oom) splitError = oomError();
