@@ -116,7 +116,7 @@ let measure: usize = 0;
  * to 20 bytes keeps the bound (its unit is 5 bytes). So with every symbol of v that
  * short, 4 * (v's encoded size) bounds its print.
  */
-function surelyFits(v: Value): bool {
+@inline function surelyFits(v: Value): bool {
   let p = vptr(v);
   let end = p + <usize>unitSize(p);
   if (end - p > <usize>(MAX_VALUE / 4)) return false;

@@ -31,7 +31,7 @@ function noProcessor(t: usize, n: i32): i32 {
 }
 
 // pub: x = channel, y = topic, a = payload
-export function stepPub(t: usize, f: usize): i32 {
+@inline export function stepPub(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
       if (argc(f) != 3) return failCmd(t, C_PUB, M.EXPECTED_3);

@@ -59,7 +59,7 @@ export function stepGet(t: usize, f: usize): i32 {
   return ret(t, retain(v));
 }
 
-export function stepDel(t: usize, f: usize): i32 {
+@inline export function stepDel(t: usize, f: usize): i32 {
   if (fPc(f) == 0) {
     if (argc(f) != 1) return failCmd(t, C_DEL, M.EXPECTED_1);
     return evalKeyArg(t, f, 1, 1);
@@ -119,7 +119,7 @@ export function stepSnx(t: usize, f: usize): i32 {
   }
 }
 
-export function stepCas(t: usize, f: usize): i32 {
+@inline export function stepCas(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
       if (argc(f) != 3) return failCmd(t, C_CAS, M.EXPECTED_3);
@@ -149,7 +149,7 @@ export function stepCas(t: usize, f: usize): i32 {
 }
 
 // iterate: x = offset, then keys left; y = snapshot; idx = cursor in it; z = step context
-export function stepIterate(t: usize, f: usize): i32 {
+@inline export function stepIterate(t: usize, f: usize): i32 {
   switch (fPc(f)) {
     case 0:
       if (argc(f) != 4) return failCmd(t, C_ITERATE, M.EXPECTED_4);

@@ -77,7 +77,7 @@ export function cmdName(cmd: i32): i32 {
 }
 
 /** The command named by bytes [p, p+n), or 0. */
-export function lookupCommand(p: usize, n: i32): i32 {
+@inline export function lookupCommand(p: usize, n: i32): i32 {
   if (n < 11 || n > 15) return 0;
   let c = 0;
   let ns = load<u8>(p, 5); // k(v), e(vent/xpr), u(til)
@@ -147,7 +147,7 @@ export function failValue(t: usize, v: Value): i32 {
 
 // ---- evaluation of one object ----
 
-function lookupVariable(t: usize, v: Value, ctx: usize): i32 {
+@inline function lookupVariable(t: usize, v: Value, ctx: usize): i32 {
   let p = textOf(v);
   let n = textOfLen;
   let found: Value = 0;
@@ -339,7 +339,7 @@ export function unwind(t: usize): void {
  * Runs task t until it finishes, yields (slice used up, or `budget` steps of the whole
  * board spent), or blocks. The task's ret holds the result when R_DONE.
  */
-export function runTask(t: usize, budgetEnd: u64): i32 {
+@inline export function runTask(t: usize, budgetEnd: u64): i32 {
   // Every step adds one to totalSteps, and a slice starts with each call: the slice is
   // used up where totalSteps reaches this call's start plus stepSlice.
   let limit = totalSteps + <u64>stepSlice;

@@ -51,7 +51,7 @@ export function queueLength(): u32 { return total; }
 @inline export function qProc(e: usize): i32 { return load<i32>(e, 20); }
 
 /** Makes room for one more entry in ring r; false when out of memory. */
-function reserve(r: usize): bool {
+@inline function reserve(r: usize): bool {
   let cap = load<u32>(r, 4);
   let n = rCount(r);
   if (n < cap) return true;

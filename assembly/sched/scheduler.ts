@@ -169,7 +169,7 @@ function breakDeadlock(): void {
 }
 
 /** Starts a request (from the host, req > 0, or from EXEC, req == 0) on processor p. Takes payload's reference. */
-function startRequest(req: i32, p: i32, payload: Value): void {
+@inline function startRequest(req: i32, p: i32, payload: Value): void {
   let t = taskNew(req > 0 ? TK_REQUEST : TK_EXEC, req, p, procCtx(p), false);
   if (!t) {
     release(payload);
@@ -261,7 +261,7 @@ function finishWithoutTask(req: i32, p: i32, v: Value): void {
   release(v);
 }
 
-function finishTask(t: usize): void {
+@inline function finishTask(t: usize): void {
   let v = tRet(t);
   let kind = tKind(t);
   if (kind == TK_HANDLER) {

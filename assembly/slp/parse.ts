@@ -133,7 +133,7 @@ let tokHash: u32 = 0; // a symbol's hash, computed while scanning it (see hashBy
  * Scans the bare token at p in one pass: finds its end, tells an integer, a real or a
  * symbol apart (SPEC.md section 1's grammar), and accumulates a short integer's value.
  */
-function scanBare(p: usize): usize {
+@inline function scanBare(p: usize): usize {
   let i = p;
   let e = srcEnd;
   let c = <u32>load<u8>(i);
@@ -314,7 +314,7 @@ function hashBytes(p: usize, n: u32): u32 {
 }
 
 /** The symbol id of [p, p+n) whose hash is `hash`, interning it when new; -1 when out of memory. */
-function symbolId(p: usize, n: u32, hash: u32): i32 {
+@inline function symbolId(p: usize, n: u32, hash: u32): i32 {
   if ((nSyms + 1) * 2 > symCap) {
     // rehash into a table twice as large
     let ncap: u32 = symCap ? symCap * 2 : 64;
