@@ -58,22 +58,16 @@ export const C_EVAL = 10;
 export const C_AWAIT = 11;
 export const C_LOG = 12;
 
+// The message holding each command's name, by command id (a table: no branches).
+const CMD_NAMES = memory.data<i32>([
+  0, M.CORE_KV_SET, M.CORE_KV_GET, M.CORE_KV_DEL, M.CORE_KV_EXISTS, M.CORE_KV_SNX, M.CORE_KV_CAS,
+  M.CORE_KV_ITERATE, M.CORE_EVENT_PUB, M.CORE_EVENT_SUB, M.CORE_EXPR_EVAL, M.CORE_EXPR_AWAIT,
+  M.CORE_UTIL_LOG,
+]);
+
 /** The message holding command `cmd`'s name. */
-export function cmdName(cmd: i32): i32 {
-  switch (cmd) {
-    case C_SET: return M.CORE_KV_SET;
-    case C_GET: return M.CORE_KV_GET;
-    case C_DEL: return M.CORE_KV_DEL;
-    case C_EXISTS: return M.CORE_KV_EXISTS;
-    case C_SNX: return M.CORE_KV_SNX;
-    case C_CAS: return M.CORE_KV_CAS;
-    case C_ITERATE: return M.CORE_KV_ITERATE;
-    case C_PUB: return M.CORE_EVENT_PUB;
-    case C_SUB: return M.CORE_EVENT_SUB;
-    case C_EVAL: return M.CORE_EXPR_EVAL;
-    case C_AWAIT: return M.CORE_EXPR_AWAIT;
-    default: return M.CORE_UTIL_LOG;
-  }
+@inline export function cmdName(cmd: i32): i32 {
+  return load<i32>(CMD_NAMES + (<usize>cmd << 2));
 }
 
 /** The command named by bytes [p, p+n), or 0. */

@@ -229,7 +229,7 @@ function outText(): usize {
 }
 
 function emitResult(req: i32, v: Value): void {
-  let x = printValue(outText(), v);
+  let x = printValue(outText(), v, -1);
   out = x;
   if (!x) {
     // even the result does not fit: say so in as few bytes as possible
@@ -309,7 +309,7 @@ export function setWatch(channel: i32, topic: i32, on: bool): i32 {
 }
 
 function emitEvent(channel: i32, topic: i32, payload: Value): void {
-  let x = printValue(outText(), payload);
+  let x = printValue(outText(), payload, -1);
   out = x;
   if (!x) return;
   hostEvent(channel, topic, textPtr(x), textLen(x));
@@ -401,7 +401,7 @@ function dispatch(): void {
     }
     consumed = true;
   }
-  if (consumed) wakeQueueWaiters();
+  if (consumed && queueWaiting) wakeQueueWaiters();
 }
 
 // ---- timers ----
@@ -447,7 +447,7 @@ export function submit(req: i32, p: i32, text: usize, len: i32): i32 {
 /** Runs up to `budget` steps; 1 while runnable work remains, 0 when idle. */
 export function run(budget: i32): i32 {
   let end = totalSteps + <u64>(budget > 0 ? budget : 1);
-  checkTimers();
+  if (waitersActive()) checkTimers();
   dispatch();
   while (totalSteps < end) {
     let t = popRun();
@@ -467,7 +467,7 @@ export function run(budget: i32): i32 {
     } else {
       dispatch();
     }
-    checkTimers();
+    if (waitersActive()) checkTimers();
   }
   return runHead ? 1 : 0;
 }

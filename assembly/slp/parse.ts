@@ -586,10 +586,10 @@ function errorValue(): Value {
   return v ? v : oomError();
 }
 
-function begin(p: usize, n: i32): void {
+/** Starts a parse of n bytes at p (the scratch is already reset: every parse resets it when done). */
+@inline function begin(p: usize, n: i32): void {
   src = p;
   srcEnd = p + <usize>n;
-  resetScratch();
 }
 
 /**
