@@ -381,8 +381,8 @@ function resetScratch(): void {
 // ---- the pass ----
 
 /** An object ended at level d, just before `at`. */
-@inline function objectEnds(d: i32, at: usize): void {
-  if (d == 0 && splitMode) pushForm(formStart, <u32>(at - src));
+@inline function objectEnds(d: i32, at: usize, split: bool): void {
+  if (d == 0 && split) pushForm(formStart, <u32>(at - src));
 }
 
 // The innermost open list's state stays in locals and is spilled to the level arrays
@@ -398,10 +398,18 @@ function scan(): bool {
   let base: u32 = 0; // its first child's entry on the offset stack
   let w: u32 = 0; // end of the units written
   nOffs = 0;
+  // `units` and its capacity in locals (globals cost an operation each under wasm3),
+  // refreshed whenever the scratch may have moved
+  let u0 = units;
+  let cap = unitsCap;
   if (build) {
     // the root: a BODY of the top-level forms
-    if (LIST_HEADER > unitsCap && !growUnits(LIST_HEADER, 0)) return false;
-    store<u8>(units, T_BODY);
+    if (LIST_HEADER > cap) {
+      if (!growUnits(LIST_HEADER, 0)) return false;
+      u0 = units;
+      cap = unitsCap;
+    }
+    store<u8>(u0, T_BODY);
     w = LIST_HEADER;
   }
   let end = srcEnd;
@@ -419,12 +427,16 @@ function scan(): bool {
     }
     case CL_OPEN: {
       if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
-      if (build && w + LIST_HEADER > unitsCap && !growUnits(w + LIST_HEADER, w)) return false;
+      if (build && w + LIST_HEADER > cap) {
+        if (!growUnits(w + LIST_HEADER, w)) return false;
+        u0 = units;
+        cap = unitsCap;
+      }
       // a new child of the enclosing list, unless a prefix chain already counted it
       if (pending) pending = 0;
       else {
         if (build && !pushOff(w - lp)) return false;
-        if (depth == 0 && splitMode) formStart = <u32>(p - src);
+        if (depth == 0 && !build) formStart = <u32>(p - src);
       }
       lvSet(lvPos, depth, lp);
       lvSet(lvBase, depth, base);
@@ -434,7 +446,7 @@ function scan(): bool {
       lvSet(lvOpen, depth, <u32>(p - src));
       lvSet(lvKind, depth, c);
       if (build) {
-        store<u8>(units + <usize>w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
+        store<u8>(u0 + <usize>w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
         lp = w;
         base = nOffs;
         w += LIST_HEADER;
@@ -451,6 +463,8 @@ function scan(): bool {
       if (build) {
         w = closeList(lp, base, w);
         if (!w) return false;
+        u0 = units;
+        cap = unitsCap;
       }
       depth--;
       lp = lvGet(lvPos, depth);
@@ -458,19 +472,23 @@ function scan(): bool {
       pending = lvGet(lvPending, depth);
       pendPos = lvGet(lvPendPos, depth);
       p++;
-      objectEnds(depth, p);
+      objectEnds(depth, p, !build);
       continue;
     }
     case CL_PREFIX: {
-      if (build && w + LIST_HEADER > unitsCap && !growUnits(w + LIST_HEADER, w)) return false;
+      if (build && w + LIST_HEADER > cap) {
+        if (!growUnits(w + LIST_HEADER, w)) return false;
+        u0 = units;
+        cap = unitsCap;
+      }
       if (!pending) {
         if (build && !pushOff(w - lp)) return false;
-        if (depth == 0 && splitMode) formStart = <u32>(p - src);
+        if (depth == 0 && !build) formStart = <u32>(p - src);
       }
       pending++;
       pendPos = <u32>(p - src);
       if (build) {
-        store<u8>(units + <usize>w, c == 39 ? T_QUOTE : T_ERROR);
+        store<u8>(u0 + <usize>w, c == 39 ? T_QUOTE : T_ERROR);
         w++;
       }
       p++;
@@ -478,19 +496,27 @@ function scan(): bool {
     }
     default: break;
     }
-    if (build && w + LIST_HEADER > unitsCap && !growUnits(w + LIST_HEADER, w)) return false;
+    if (build && w + LIST_HEADER > cap) {
+      if (!growUnits(w + LIST_HEADER, w)) return false;
+      u0 = units;
+      cap = unitsCap;
+    }
     if (pending) pending = 0;
     else {
       if (build && !pushOff(w - lp)) return false;
-      if (depth == 0 && splitMode) formStart = <u32>(p - src);
+      if (depth == 0 && !build) formStart = <u32>(p - src);
     }
     if (cl == CL_STRING) {
       let q = scanString(p, 0);
       if (!q) return false;
       if (build) {
         let n = strDecoded;
-        if (w + 5 + n > unitsCap && !growUnits(w + 5 + n, w)) return false;
-        let u = units + <usize>w;
+        if (w + 5 + n > cap) {
+          if (!growUnits(w + 5 + n, w)) return false;
+          u0 = units;
+          cap = unitsCap;
+        }
+        let u = u0 + <usize>w;
         store<u8>(u, T_STRING);
         store<u32>(u, n, 1);
         // a string without escapes is its own bytes; one with escapes is decoded again
@@ -502,7 +528,7 @@ function scan(): bool {
     } else {
       let e = scanBare(p);
       let kind = tokKind;
-      let u = units + <usize>w;
+      let u = u0 + <usize>w;
       if (kind == K_INT) {
         let x = tokInt;
         if (!tokExact) {
@@ -539,7 +565,7 @@ function scan(): bool {
       }
       p = e;
     }
-    objectEnds(depth, p);
+    objectEnds(depth, p, !build);
   }
   if (pending) return fail(E_NOTHING_TO_QUOTE, src + pendPos);
   if (depth > 0) {
