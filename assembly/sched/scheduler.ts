@@ -3,9 +3,9 @@
 // tasks, step slices, await timers and queue backpressure.
 
 import * as M from "../gen/messages";
-import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES } from "../limits";
+import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES, STORE_RESERVE } from "../limits";
 import { hostResult, hostLog, hostEvent, hostNow } from "../host";
-import { alloc, free } from "../mem/heap";
+import { alloc, free, heapAvailable } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
   Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, T_STRING,
@@ -435,6 +435,11 @@ export function nextTimer(): f64 {
 export function submit(req: i32, p: i32, text: usize, len: i32): i32 {
   if (p < 0 || p >= processors) return -2;
   if (queueFull()) return -1;
+  // Memory backpressure: queued requests hold their parsed text. While some wait, a new
+  // one is refused for now (-1, as for a full queue: the caller runs the board and tries
+  // again) once less than STORE_RESERVE bytes are free, so that a burst of input cannot
+  // use up what a full store keeps free for running requests.
+  if (queueLength() && heapAvailable() < <usize>STORE_RESERVE) return -1;
   let code = parse(text, len, maxInput);
   if (!code) return -3;
   if (!queuePush(Q_REQUEST, 0, 0, req, p, code)) {

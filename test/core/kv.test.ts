@@ -628,6 +628,21 @@ describe("store full", () => {
     expect(await b.exec(`(core/kv/set again ${x(1000)}) (core/kv/get again)`)).toBe(x(1000));
   }, 30_000);
 
+  it("a burst of requests on a full store is taken in as memory allows: none fails for lack of memory", async () => {
+    // queued requests hold their parsed text; once less than STORE_RESERVE is free the
+    // image refuses new ones for now (the board runs it and submits them again)
+    const b = await newBoard({ maxPages: 1, flash: false });
+    const key = (i: number) => `key-${String(i).padStart(12, "0")}`;
+    let n = 0;
+    while ((await b.exec(`(core/kv/set ${key(n)} "val-${String(n).padStart(12, "0")}")`)) === "true") n++;
+    expect(n).toBeGreaterThan(100);
+    const retries = b.queueFullRetries;
+    const answers = await Promise.all(Array.from({ length: 400 }, (_, i) => b.exec(`(core/kv/set ${key(n + i)} "v") (core/kv/get ${key(i % n)})`)));
+    // each answer: the value read back, or the write refused (an error stops the request)
+    expect(answers.filter((a) => !/^"val-\d{12}"$/.test(a) && a !== '@"core/kv/set: store full"')).toEqual([]);
+    expect(b.queueFullRetries).toBeGreaterThan(retries);
+  }, 30_000);
+
   it("the same on the default virtual board (the store kept in its flash log)", async () => {
     await fullStoreStillServes(await newBoard());
   }, 30_000);
