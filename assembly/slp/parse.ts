@@ -40,7 +40,6 @@ let unitsCap: u32 = 0;
 let unitsLen: u32 = 0; // bytes of units the last scan wrote
 let offs: usize = 0; // u32 child offsets of the open lists, innermost last
 let offsCap: u32 = 0;
-let nOffs: u32 = 0;
 let symHash: usize = 0; // open addressing: u32 ptr, u32 len, u32 id+1, u32 generation
 let generation: u32 = 1; // entries of older parses count as empty
 let symCap: u32 = 0;
@@ -256,26 +255,23 @@ function growUnits(need: u32, used: u32): bool {
   return true;
 }
 
-/** Pushes a child's offset for the innermost open list; false when out of memory. */
-@inline function pushOff(x: u32): bool {
-  if (nOffs == offsCap) {
-    let q = growScratch(offs, offsCap, 4, nOffs);
-    if (oom) return false;
-    offs = q;
-    offsCap = offsCap ? offsCap * 2 : 16;
-  }
-  store<u32>(offs + (<usize>nOffs << 2), x);
-  nOffs++;
+/** Grows the offset stack, keeping its first n entries; false when out of memory. */
+function growOffs(n: u32): bool {
+  let q = growScratch(offs, offsCap, 4, n);
+  if (oom) return false;
+  offs = q;
+  offsCap = offsCap ? offsCap * 2 : 16;
   return true;
 }
 
 /**
  * Closes the list whose unit starts at lp (its children's offsets on the stack from
- * `base`, its units running to w): moves the children up past the offset table, writes
- * the table, the count and the size. Returns the new end of the units, 0 when out of memory.
+ * `base` to `top`, its units running to w): moves the children up past the offset table,
+ * writes the table, the count and the size. Returns the new end of the units, 0 when out
+ * of memory; the stack is then back at `base`.
  */
-function closeList(lp: u32, base: u32, w: u32): u32 {
-  let count = nOffs - base;
+function closeList(lp: u32, base: u32, top: u32, w: u32): u32 {
+  let count = top - base;
   let shift = count << 2;
   if (w + shift > unitsCap && !growUnits(w + shift, w)) return 0;
   let at = units + <usize>lp;
@@ -287,7 +283,6 @@ function closeList(lp: u32, base: u32, w: u32): u32 {
   }
   store<u32>(at, count, 1);
   store<u32>(at, w + shift - lp, 5);
-  nOffs = base;
   return w + shift;
 }
 
@@ -366,7 +361,6 @@ function resetScratch(): void {
   if (offsCap * 4 > KEEP_SCRATCH) { free(offs); offs = 0; offsCap = 0; }
   if (symCap * 16 > KEEP_SCRATCH) { free(symHash); symHash = 0; symCap = 0; }
   if (symListCap * 8 > KEEP_SCRATCH) { free(symList); symList = 0; symListCap = 0; }
-  nOffs = 0;
   nSyms = 0;
   symBytes = 0;
   oom = false;
@@ -397,7 +391,10 @@ function scan(): bool {
   let lp: u32 = 0; // the innermost list's unit position in `units`
   let base: u32 = 0; // its first child's entry on the offset stack
   let w: u32 = 0; // end of the units written
-  nOffs = 0;
+  // the offset stack's top, capacity and address, in locals as the units' below
+  let no: u32 = 0;
+  let oc = offsCap;
+  let ob = offs;
   // `units` and its capacity in locals (globals cost an operation each under wasm3),
   // refreshed whenever the scratch may have moved
   let u0 = units;
@@ -435,7 +432,15 @@ function scan(): bool {
       // a new child of the enclosing list, unless a prefix chain already counted it
       if (pending) pending = 0;
       else {
-        if (build && !pushOff(w - lp)) return false;
+        if (build) {
+          if (no == oc) {
+            if (!growOffs(no)) return false;
+            ob = offs;
+            oc = offsCap;
+          }
+          store<u32>(ob + (<usize>no << 2), w - lp);
+          no++;
+        }
         if (depth == 0 && !build) formStart = <u32>(p - src);
       }
       lvSet(lvPos, depth, lp);
@@ -448,7 +453,7 @@ function scan(): bool {
       if (build) {
         store<u8>(u0 + <usize>w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
         lp = w;
-        base = nOffs;
+        base = no;
         w += LIST_HEADER;
       }
       p++;
@@ -461,8 +466,9 @@ function scan(): bool {
       if (c != want) return fail(E_UNEXPECTED, p, <i32>c);
       if (pending) return fail(E_NOTHING_TO_QUOTE, src + pendPos);
       if (build) {
-        w = closeList(lp, base, w);
+        w = closeList(lp, base, no, w);
         if (!w) return false;
+        no = base;
         u0 = units;
         cap = unitsCap;
       }
@@ -482,7 +488,15 @@ function scan(): bool {
         cap = unitsCap;
       }
       if (!pending) {
-        if (build && !pushOff(w - lp)) return false;
+        if (build) {
+          if (no == oc) {
+            if (!growOffs(no)) return false;
+            ob = offs;
+            oc = offsCap;
+          }
+          store<u32>(ob + (<usize>no << 2), w - lp);
+          no++;
+        }
         if (depth == 0 && !build) formStart = <u32>(p - src);
       }
       pending++;
@@ -503,7 +517,15 @@ function scan(): bool {
     }
     if (pending) pending = 0;
     else {
-      if (build && !pushOff(w - lp)) return false;
+      if (build) {
+        if (no == oc) {
+          if (!growOffs(no)) return false;
+          ob = offs;
+          oc = offsCap;
+        }
+        store<u32>(ob + (<usize>no << 2), w - lp);
+        no++;
+      }
       if (depth == 0 && !build) formStart = <u32>(p - src);
     }
     if (cl == CL_STRING) {
@@ -573,7 +595,7 @@ function scan(): bool {
     return fail(E_UNCLOSED_LIST, src + lvGet(lvOpen, depth), <i32>k);
   }
   if (build) {
-    w = closeList(0, 0, w);
+    w = closeList(0, 0, no, w);
     if (!w) return false;
     unitsLen = w;
   }
