@@ -52,9 +52,10 @@ let found = false;
   let w = load<u64>(e + 8);
   let x = w ^ q;
   if (x) {
-    // the differing byte of both words (past n, only q is zero: p's memory is not)
-    let sh = ctz(x) & ~7;
-    return <i32>(<u32>(w >> sh) & 255) - <i32>(<u32>(q >> sh) & 255);
+    // the first differing byte decides: compare both words masked to it (past n, only
+    // q is zero: p's memory is not)
+    let m = <u64>255 << (ctz(x) & ~7);
+    return (w & m) > (q & m) ? 1 : -1;
   }
   if (kn <= 8 || n <= 8) return kn - n;
   return bytesCompare(e + 16, kn - 8, p + 8, n - 8);
