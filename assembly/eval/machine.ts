@@ -67,7 +67,7 @@ const CMD_NAMES = memory.data<i32>([
 
 /** The message holding command `cmd`'s name. */
 @inline export function cmdName(cmd: i32): i32 {
-  return load<i32>(CMD_NAMES + (<usize>cmd << 2));
+  return load<i32>(<usize>cmd << 2, CMD_NAMES);
 }
 
 /** The command named by bytes [p, p+n), or 0. */

@@ -63,14 +63,14 @@ export function crc32(p: usize, n: u32, crc: u32 = 0): u32 {
   // four bytes a step: fewer loop turns and loads under an interpreter, same table
   while (p + 4 <= end) {
     crc ^= load<u32>(p);
-    crc = (crc >>> 8) ^ load<u32>(CRC_TABLE + (<usize>(crc & 255) << 2));
-    crc = (crc >>> 8) ^ load<u32>(CRC_TABLE + (<usize>(crc & 255) << 2));
-    crc = (crc >>> 8) ^ load<u32>(CRC_TABLE + (<usize>(crc & 255) << 2));
-    crc = (crc >>> 8) ^ load<u32>(CRC_TABLE + (<usize>(crc & 255) << 2));
+    crc = (crc >>> 8) ^ load<u32>(<usize>(crc & 255) << 2, CRC_TABLE);
+    crc = (crc >>> 8) ^ load<u32>(<usize>(crc & 255) << 2, CRC_TABLE);
+    crc = (crc >>> 8) ^ load<u32>(<usize>(crc & 255) << 2, CRC_TABLE);
+    crc = (crc >>> 8) ^ load<u32>(<usize>(crc & 255) << 2, CRC_TABLE);
     p += 4;
   }
   while (p < end) {
-    crc = (crc >>> 8) ^ load<u32>(CRC_TABLE + (<usize>((crc ^ <u32>load<u8>(p)) & 255) << 2));
+    crc = (crc >>> 8) ^ load<u32>(<usize>((crc ^ <u32>load<u8>(p)) & 255) << 2, CRC_TABLE);
     p++;
   }
   return ~crc;

@@ -15,7 +15,8 @@ const MIN_BLOCK: u32 = 16;
 const BINS: i32 = 32;
 const PAGE: u32 = 65536;
 
-let binHeads: usize = 0; // BINS u32 list heads
+// BINS u32 list heads, static: loads use the address as their constant offset
+const binHeads = memory.data(BINS * 4);
 let binMap: u32 = 0; // bit i set when bin i is non-empty
 let heapStart: usize = 0;
 let heapEnd: usize = 0; // address of the end marker (a header with USED set)
@@ -24,10 +25,9 @@ let usedBytes: usize = 0;
 
 export function heapInit(pages: i32): void {
   maxPages = pages;
-  binHeads = (__heap_base + 7) & ~7;
   memory.fill(binHeads, 0, BINS * 4);
   // first block header at 4 mod 8
-  heapStart = ((binHeads + BINS * 4 + 7) & ~7) + 4;
+  heapStart = ((__heap_base + 7) & ~7) + 4;
   heapEnd = heapStart;
   ensureMemory(heapEnd + 4);
   store<u32>(heapEnd, USED | PREV_USED);
@@ -74,7 +74,7 @@ export function heapLargestFree(): usize {
   if (!binMap) return 0;
   let bin = 31 - clz<u32>(binMap);
   let best: u32 = 0;
-  let b = <usize>load<u32>(binHeads + (<usize>bin << 2));
+  let b = <usize>load<u32>(<usize>bin << 2, binHeads);
   while (b) {
     let size = load<u32>(b) & ~FLAGS;
     if (size > best) best = size;
@@ -105,7 +105,7 @@ function ensureMemory(end: usize): bool {
   if (prev) store<u32>(prev, next, 4);
   else {
     let bin = binOf(size);
-    store<u32>(binHeads + (<usize>bin << 2), next);
+    store<u32>(<usize>bin << 2, next, binHeads);
     if (!next) binMap &= ~(<u32>1 << bin);
   }
   if (next) store<u32>(next, prev, 8);
@@ -113,12 +113,11 @@ function ensureMemory(end: usize): bool {
 
 @inline function link(b: usize, size: u32): void {
   let bin = binOf(size);
-  let slot = binHeads + (<usize>bin << 2);
-  let head = load<u32>(slot);
+  let head = load<u32>(<usize>bin << 2, binHeads);
   store<u32>(b, head, 4);
   store<u32>(b, 0, 8);
   if (head) store<u32>(head, <u32>b, 8);
-  store<u32>(slot, <u32>b);
+  store<u32>(<usize>bin << 2, <u32>b, binHeads);
   binMap |= <u32>1 << bin;
   store<u32>(b + size - 4, size); // footer
 }
@@ -153,14 +152,14 @@ const EXACT_TRIES = 8;
   let bin = binOf(need);
   // Reuse a hole of the right size first (a bounded first fit in the exact bin): taking
   // from larger bins while same-size holes wait is what fragments a long-lived heap.
-  let b = <usize>load<u32>(binHeads + (<usize>bin << 2));
+  let b = <usize>load<u32>(<usize>bin << 2, binHeads);
   for (let k = 0; b && k < EXACT_TRIES; k++) {
     if ((load<u32>(b) & ~FLAGS) >= need) return b;
     b = load<u32>(b, 4);
   }
   // any block of a larger bin fits: O(1) through the bitmap
   let higher = bin < 31 ? binMap & ~((<u32>2 << bin) - 1) : 0;
-  if (higher) return load<u32>(binHeads + (<usize>ctz<u32>(higher) << 2));
+  if (higher) return load<u32>(<usize>ctz<u32>(higher) << 2, binHeads);
   // last resort: the rest of the exact bin
   while (b) {
     if ((load<u32>(b) & ~FLAGS) >= need) return b;

@@ -157,15 +157,15 @@ function breakDeadlock(): void {
 // ---- starting tasks ----
 
 @inline function procCtx(p: i32): usize {
-  return load<u32>(procs + (<usize>p << 3));
+  return load<u32>(<usize>p << 3, procs);
 }
 
 @inline function procTask(p: i32): usize {
-  return load<u32>(procs + (<usize>p << 3), 4);
+  return load<u32>(<usize>p << 3, procs + 4);
 }
 
 @inline function setProcTask(p: i32, t: usize): void {
-  store<u32>(procs + (<usize>p << 3), <u32>t, 4);
+  store<u32>(<usize>p << 3, <u32>t, procs + 4);
 }
 
 /** Starts a request (from the host, req > 0, or from EXEC, req == 0) on processor p. Takes payload's reference. */

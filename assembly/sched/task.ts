@@ -63,7 +63,7 @@ export function taskNew(kind: i32, req: i32, proc: i32, ctx: usize, ownsCtx: boo
   let cap: u32 = 0;
   if (pooled > 0) {
     pooled--;
-    t = load<u32>(pool + (<usize>pooled << 2));
+    t = load<u32>(<usize>pooled << 2, pool);
     frames = tFrames(t);
     cap = load<u32>(t, 24);
   } else {
@@ -121,7 +121,7 @@ export function pushFrameSlot(t: usize): usize {
 export function taskFreeMemory(t: usize): void {
   // keep small tasks for reuse; a task whose stack grew deep gives its frames back
   if (pooled < POOL && load<u32>(t, 24) <= 8) {
-    store<u32>(pool + (<usize>pooled << 2), <u32>t);
+    store<u32>(<usize>pooled << 2, <u32>t, pool);
     pooled++;
     return;
   }

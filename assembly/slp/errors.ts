@@ -13,7 +13,7 @@ const LETTERS = memory.data<u8>([65, 66, 67, 68, 69, 70]); // A..F
 
 /** The symbol of channel n (0 = EXEC, 1..6 = A..F). */
 @inline export function channelSymbol(n: i32): Value {
-  return load<u64>(channelSymbols + (<usize>n << 3));
+  return load<u64>(<usize>n << 3, channelSymbols);
 }
 
 export function initConstants(): bool {

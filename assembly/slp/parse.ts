@@ -92,7 +92,7 @@ const CLASS = memory.data<u8>([
 ]);
 
 @inline function cls(c: u32): i32 {
-  return <i32>load<u8>(CLASS + <usize>c);
+  return <i32>load<u8>(<usize>c, CLASS);
 }
 
 /** Ends a bare token: whitespace, brackets, `"` and `;`. */
