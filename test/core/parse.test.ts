@@ -560,7 +560,7 @@ describe("print then parse: the canonical form is a fixed point", () => {
     expect(checked).toBe(400);
   });
 
-  it("more bare tokens than pass 1 keeps for pass 2 (128): each comes out right, in lists and out", () => {
+  it("many tokens (the units scratch and the offset stack grow past their first sizes): each comes out right, in lists and out", () => {
     const r = prng(128);
     const pick = (): string => {
       switch (r.int(7)) {
