@@ -414,49 +414,10 @@ function scan(): bool {
   while (p < end) {
     let c = <u32>load<u8>(p);
     let cl = cls(c);
-    // (each path that writes a unit first makes room for one of at most LIST_HEADER bytes,
-    // a string's bytes aside)
     switch (cl) {
     case CL_WHITE: { p++; continue; }
     case CL_COMMENT: {
       while (p < end && load<u8>(p) != 10) p++;
-      continue;
-    }
-    case CL_OPEN: {
-      if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
-      if (build && w + LIST_HEADER > cap) {
-        if (!growUnits(w + LIST_HEADER, w)) return false;
-        u0 = units;
-        cap = unitsCap;
-      }
-      // a new child of the enclosing list, unless a prefix chain already counted it
-      if (pending) pending = 0;
-      else {
-        if (build) {
-          if (no == oc) {
-            if (!growOffs(no)) return false;
-            ob = offs;
-            oc = offsCap;
-          }
-          store<u32>(ob + (<usize>no << 2), w - lp);
-          no++;
-        }
-        if (depth == 0 && !build) formStart = <u32>(p - src);
-      }
-      lvSet(lvPos, depth, lp);
-      lvSet(lvBase, depth, base);
-      lvSet(lvPending, depth, pending);
-      lvSet(lvPendPos, depth, pendPos);
-      depth++;
-      lvSet(lvOpen, depth, <u32>(p - src));
-      lvSet(lvKind, depth, c);
-      if (build) {
-        store<u8>(u0 + <usize>w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
-        lp = w;
-        base = no;
-        w += LIST_HEADER;
-      }
-      p++;
       continue;
     }
     case CL_CLOSE: {
@@ -481,42 +442,18 @@ function scan(): bool {
       objectEnds(depth, p, !build);
       continue;
     }
-    case CL_PREFIX: {
-      if (build && w + LIST_HEADER > cap) {
-        if (!growUnits(w + LIST_HEADER, w)) return false;
-        u0 = units;
-        cap = unitsCap;
-      }
-      if (!pending) {
-        if (build) {
-          if (no == oc) {
-            if (!growOffs(no)) return false;
-            ob = offs;
-            oc = offsCap;
-          }
-          store<u32>(ob + (<usize>no << 2), w - lp);
-          no++;
-        }
-        if (depth == 0 && !build) formStart = <u32>(p - src);
-      }
-      pending++;
-      pendPos = <u32>(p - src);
-      if (build) {
-        store<u8>(u0 + <usize>w, c == 39 ? T_QUOTE : T_ERROR);
-        w++;
-      }
-      p++;
-      continue;
-    }
     default: break;
     }
+    // An object starts here (or the prefix chain before one): a new child of the
+    // enclosing list, unless a prefix chain already counted it. Room first for any one
+    // unit but a string's bytes (at most LIST_HEADER).
+    if (cl == CL_OPEN && depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
     if (build && w + LIST_HEADER > cap) {
       if (!growUnits(w + LIST_HEADER, w)) return false;
       u0 = units;
       cap = unitsCap;
     }
-    if (pending) pending = 0;
-    else {
+    if (!pending) {
       if (build) {
         if (no == oc) {
           if (!growOffs(no)) return false;
@@ -527,6 +464,34 @@ function scan(): bool {
         no++;
       }
       if (depth == 0 && !build) formStart = <u32>(p - src);
+    }
+    if (cl == CL_PREFIX) {
+      pending++;
+      pendPos = <u32>(p - src);
+      if (build) {
+        store<u8>(u0 + <usize>w, c == 39 ? T_QUOTE : T_ERROR);
+        w++;
+      }
+      p++;
+      continue;
+    }
+    pending = 0;
+    if (cl == CL_OPEN) {
+      lvSet(lvPos, depth, lp);
+      lvSet(lvBase, depth, base);
+      lvSet(lvPending, depth, 0);
+      lvSet(lvPendPos, depth, pendPos);
+      depth++;
+      lvSet(lvOpen, depth, <u32>(p - src));
+      lvSet(lvKind, depth, c);
+      if (build) {
+        store<u8>(u0 + <usize>w, c == 40 ? T_CALL : c == 123 ? T_BODY : T_DATA);
+        lp = w;
+        base = no;
+        w += LIST_HEADER;
+      }
+      p++;
+      continue;
     }
     if (cl == CL_STRING) {
       let q = scanString(p, 0);
