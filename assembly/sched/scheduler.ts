@@ -435,11 +435,12 @@ export function nextTimer(): f64 {
 export function submit(req: i32, p: i32, text: usize, len: i32): i32 {
   if (p < 0 || p >= processors) return -2;
   if (queueFull()) return -1;
-  // Memory backpressure: queued requests hold their parsed text. While some wait, a new
-  // one is refused for now (-1, as for a full queue: the caller runs the board and tries
-  // again) once less than STORE_RESERVE bytes are free, so that a burst of input cannot
-  // use up what a full store keeps free for running requests.
-  if (queueLength() && heapAvailable() < <usize>STORE_RESERVE) return -1;
+  // Memory backpressure: queued requests hold their parsed text. While some wait for
+  // processor p, a new one for p (it would wait behind them) is refused for now (-1, as
+  // for a full queue: the caller runs the board and tries again) once less than
+  // STORE_RESERVE bytes are free, so that a burst of input cannot use up what a full
+  // store keeps free for running requests.
+  if (heapAvailable() < <usize>STORE_RESERVE && requestHead(p)) return -1;
   let code = parse(text, len, maxInput);
   if (!code) return -3;
   if (!queuePush(Q_REQUEST, 0, 0, req, p, code)) {
