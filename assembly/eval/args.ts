@@ -2,7 +2,7 @@
 
 import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
-import { heapLargestAvailable } from "../mem/heap";
+import { heapLargestAvailable, heapFromHole } from "../mem/heap";
 import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textOfLen, textLenOf, isInt, intOf,
@@ -100,9 +100,15 @@ export function takeChannel(t: usize): i32 {
   return ch;
 }
 
-/** True when `need` more bytes can go to the store and STORE_RESERVE contiguous bytes remain. */
-export function storeRoom(need: usize): bool {
-  return heapLargestAvailable() >= <usize>STORE_RESERVE + need;
+/**
+ * Whether a store write of `need` bytes may go ahead: STORE_RESERVE contiguous bytes
+ * remain for requests afterwards (a reserve in fragments serves nobody), or its blocks
+ * (`a` and `b` bytes, 0 for none) fit in holes that deletions left, which leaves the
+ * largest block as it is: so a key deleted from a full store makes room for another.
+ */
+export function storeRoom(need: usize, a: usize = 0, b: usize = 0): bool {
+  if (heapLargestAvailable() >= <usize>STORE_RESERVE + need) return true;
+  return a != 0 && heapFromHole(a) && (b == 0 || heapFromHole(b));
 }
 
 /** A text kept for measuring canonical lengths (MAX_VALUE). */
@@ -156,7 +162,10 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   }
   // The value's copy, the entry and a grown index come out of the heap; STORE_RESERVE
   // contiguous bytes must remain for requests (a reserve in fragments serves nobody).
-  if (!storeRoom(<usize>(len + textLenOf(k)) + 64)) return failCmd(t, cmd, M.STORE_FULL);
+  let kn0 = textLenOf(k);
+  if (!storeRoom(<usize>(len + kn0) + 64, HEADER + <usize>len + 4, 8 + <usize>(kn0 < 8 ? 8 : kn0))) {
+    return failCmd(t, cmd, M.STORE_FULL);
+  }
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, M.STORE_FULL);
   let kp = textOf(k);

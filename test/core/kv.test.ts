@@ -628,6 +628,26 @@ describe("store full", () => {
     expect(await b.exec(`(core/kv/set again ${x(1000)}) (core/kv/get again)`)).toBe(x(1000));
   }, 30_000);
 
+  it("on a full store, deleting one key makes room for one key of the same size, and no more", async () => {
+    // the write goes into the holes the deletion left, so the reserve for requests stays whole
+    for (const flash of [false, true]) {
+      // without a K/V log, and with the default board's (in its flash)
+      const b = await newBoard(flash ? { maxPages: 1 } : { maxPages: 1, flash: false });
+      const key = (i: number) => `key-${String(i).padStart(12, "0")}`;
+      const val = (i: number) => `"val-${String(i).padStart(12, "0")}"`;
+      let n = 0;
+      while ((await b.exec(`(core/kv/set ${key(n)} ${val(n)})`)) === "true") n++;
+      expect(n).toBeGreaterThan(100);
+      for (let i = 0; i < 5; i++) {
+        expect(await b.exec(`(core/kv/del ${key(i)})`)).toBe("true");
+        expect(await b.exec(`(core/kv/set ${key(n + i)} ${val(n + i)})`), `flash ${flash}, round ${i}`).toBe("true");
+        expect(await b.exec(`(core/kv/set ${key(n + 100 + i)} ${val(n + 100 + i)})`)).toBe('@"core/kv/set: store full"');
+      }
+      expect(await b.exec(`(core/kv/get ${key(n + 4)})`)).toBe(val(n + 4));
+      expect(b.stat(Stat.KV_ENTRIES)).toBe(n);
+    }
+  }, 30_000);
+
   it("a burst of requests on a full store is taken in as memory allows: none fails for lack of memory", async () => {
     // queued requests hold their parsed text; once less than STORE_RESERVE is free the
     // image refuses new ones for now (the board runs it and submits them again)
