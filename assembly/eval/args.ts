@@ -2,7 +2,7 @@
 
 import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
-import { heapLargestAvailable, heapFromHole } from "../mem/heap";
+import { heapLargestAvailable } from "../mem/heap";
 import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textOfLen, textLenOf, isInt, intOf,
@@ -100,15 +100,9 @@ export function takeChannel(t: usize): i32 {
   return ch;
 }
 
-/**
- * Whether a store write of `need` bytes may go ahead: STORE_RESERVE contiguous bytes
- * remain for requests afterwards (a reserve in fragments serves nobody), or its blocks
- * (`a` and `b` bytes, 0 for none) fit in holes that deletions left, which leaves the
- * largest block as it is: so a key deleted from a full store makes room for another.
- */
-export function storeRoom(need: usize, a: usize = 0, b: usize = 0): bool {
-  if (heapLargestAvailable() >= <usize>STORE_RESERVE + need) return true;
-  return a != 0 && heapFromHole(a) && (b == 0 || heapFromHole(b));
+/** True when `need` more bytes can go to the store and STORE_RESERVE contiguous bytes remain. */
+export function storeRoom(need: usize): bool {
+  return heapLargestAvailable() >= <usize>STORE_RESERVE + need;
 }
 
 /** A text kept for measuring canonical lengths (MAX_VALUE). */
@@ -162,10 +156,10 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   }
   // The value's copy, the entry and a grown index come out of the heap; STORE_RESERVE
   // contiguous bytes must remain for requests (a reserve in fragments serves nobody).
-  let kn0 = textLenOf(k);
-  if (!storeRoom(<usize>(len + kn0) + 64, HEADER + <usize>len + 4, 8 + <usize>(kn0 < 8 ? 8 : kn0))) {
-    return failCmd(t, cmd, M.STORE_FULL);
-  }
+  // Short of that, the write may still go into holes deleted keys left: it is made, and
+  // undone when it took from the largest block after all (checked below).
+  let largest = heapLargestAvailable();
+  let roomy = largest >= <usize>STORE_RESERVE + <usize>(len + textLenOf(k)) + 64;
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, M.STORE_FULL);
   let kp = textOf(k);
@@ -176,12 +170,14 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
     release(own);
     return failCmd(t, cmd, M.STORE_FULL);
   }
-  let ok = logSet(kp, kn, vbuf(own));
+  // a write made short of room must have left the largest block as it was
+  let full = !roomy && heapLargestAvailable() < largest;
+  let ok = !full && logSet(kp, kn, vbuf(own));
   if (!ok) {
     // put the old value back (replacing needs no memory) or take the new key out
     if (old) releaseBuf(kvPut(kp, kn, mkv(old, HEADER)));
     else kvDel(kp, kn);
-    logRepair(); // flash must not keep what RAM no longer has
+    if (!full) logRepair(); // flash must not keep what RAM no longer has
   }
   if (old) releaseBuf(old);
   release(own);

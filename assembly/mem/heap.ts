@@ -83,30 +83,6 @@ export function heapLargestFree(): usize {
   return best > 4 ? <usize>(best - 4) : 0;
 }
 
-/**
- * Whether alloc(n) would be served from a free block other than the largest one (a hole
- * that freed data left), so that it takes nothing from the largest block. Mirrors
- * findFree's first two choices.
- */
-export function heapFromHole(n: usize): bool {
-  let need = <u32>((n + 4 + 7) & ~7);
-  if (need < MIN_BLOCK) need = MIN_BLOCK;
-  // the free block at the end of the heap grows with memory: never a hole
-  let tail: usize = load<u32>(heapEnd) & PREV_USED ? 0 : heapEnd - load<u32>(heapEnd - 4);
-  let largest = heapLargestAvailable();
-  let bin = binOf(need);
-  let b = <usize>load<u32>(<usize>bin << 2, binHeads);
-  for (let k = 0; b && k < EXACT_TRIES; k++) {
-    let size = load<u32>(b) & ~FLAGS;
-    if (size >= need) return b != tail && <usize>(size - 4) < largest;
-    b = load<u32>(b, 4);
-  }
-  let higher = bin < 31 ? binMap & ~((<u32>2 << bin) - 1) : 0;
-  if (!higher) return false;
-  let h = <usize>load<u32>(<usize>ctz<u32>(higher) << 2, binHeads);
-  return h != tail && <usize>((load<u32>(h) & ~FLAGS) - 4) < largest;
-}
-
 export function heapReserved(): usize {
   return heapEnd + 4 - heapStart;
 }
