@@ -28,6 +28,8 @@ const lvPos = memory.data(LEVELS * 4); // where the list's unit starts in `units
 const lvBase = memory.data(LEVELS * 4); // its first child's entry on the offset stack
 const lvOpen = memory.data(LEVELS * 4);
 const lvKind = memory.data(LEVELS * 4);
+const lvPending = memory.data(LEVELS * 4);
+const lvPendPos = memory.data(LEVELS * 4);
 
 @inline function lvGet(arr: usize, d: i32): u32 { return load<u32>(arr + (<usize>d << 2)); }
 @inline function lvSet(arr: usize, d: i32, x: u32): void { store<u32>(arr + (<usize>d << 2), x); }
@@ -434,6 +436,8 @@ function scan(): bool {
       depth--;
       lp = lvGet(lvPos, depth);
       base = lvGet(lvBase, depth);
+      pending = lvGet(lvPending, depth);
+      pendPos = lvGet(lvPendPos, depth);
       p++;
       objectEnds(depth, p, !build);
       continue;
@@ -471,12 +475,12 @@ function scan(): bool {
       p++;
       continue;
     }
-    // (no prefix chain can be pending across a list: one before it is used by it, one
-    // inside must be used before it closes, so nothing of it is kept per level)
     pending = 0;
     if (cl == CL_OPEN) {
       lvSet(lvPos, depth, lp);
       lvSet(lvBase, depth, base);
+      lvSet(lvPending, depth, 0);
+      lvSet(lvPendPos, depth, pendPos);
       depth++;
       lvSet(lvOpen, depth, <u32>(p - src));
       lvSet(lvKind, depth, c);
