@@ -3,18 +3,19 @@
 // host.ts.
 
 import * as M from "./gen/messages";
-import { heapInit, heapUsed, heapReserved, heapLargestFree, alloc, free, realloc } from "./mem/heap";
+import { heapInit, heapSetReclaimer, heapUsed, heapReserved, heapLargestFree, alloc, free } from "./mem/heap";
 import { textNew, textPtr, textLen, textFree, textMsg } from "./mem/text";
 import { MAX_PROCESSORS, MAX_SOURCE } from "./limits";
 import { initConstants } from "./slp/errors";
-import { split, splitError } from "./slp/parse";
+import { split, splitError, releaseIdleScratch } from "./slp/parse";
 import { printValue } from "./slp/print";
 import { release, retain, bufAlloc, releaseBuf, mkv, HEADER, T_BODY, T_STRING } from "./slp/format";
 import { parse } from "./slp/parse";
 import { validBuffer } from "./slp/validate";
+import { releaseIdleMeasure } from "./eval/args";
 import { kvCount, kvGet } from "./kv/store";
 import { logBoot } from "./kv/log";
-import { queuePush, Q_REQUEST } from "./events/queue";
+import { queuePush, Q_REQUEST, releaseIdleRings } from "./events/queue";
 import { subCount } from "./events/subs";
 import { queueLength } from "./events/queue";
 import {
@@ -23,7 +24,7 @@ import {
   setMaxSteps, setStepSlice, setSafeMode, safeMode, maxInput, maxPages, totalSteps,
 } from "./sched/config";
 import {
-  schedInit, submit, run, interrupt, nextTimer, setWatch, liveTaskCount,
+  schedInit, submit, run, interrupt, nextTimer, setWatch, liveTaskCount, hasWork, releaseIdleOut,
 } from "./sched/scheduler";
 
 const ABI_VERSION = 2;
@@ -32,6 +33,7 @@ let initialised = false;
 let staging: usize = 0;
 let stagingCap: usize = 0;
 let stagingFor: i32 = -1; // the length sxs_input was last asked for
+let stagingShort: i32 = -1; // the length sxs_input last found no memory for
 
 export function sxs_abi_version(): i32 {
   return ABI_VERSION;
@@ -64,9 +66,29 @@ export function sxs_limit(id: i32, value: i32): i32 {
   return 0;
 }
 
+/**
+ * The heap's reclaimer: when an allocation finds no block, the caches kept between uses
+ * (parse scratch, print and measuring texts, the staging buffer, empty queue rings) are
+ * given back, so that what they hold never counts against a full store's reserve.
+ */
+function reclaimIdle(): bool {
+  let freed = releaseIdleScratch();
+  if (releaseIdleOut()) freed = true;
+  if (releaseIdleMeasure()) freed = true;
+  if (releaseIdleRings()) freed = true;
+  if (staging && stagingFor < 0) {
+    free(staging);
+    staging = 0;
+    stagingCap = 0;
+    freed = true;
+  }
+  return freed;
+}
+
 export function sxs_init(): i32 {
   if (initialised) return 0;
   heapInit(maxPages);
+  heapSetReclaimer(reclaimIdle);
   if (!initConstants() || !schedInit()) return -1;
   // the store comes back from the K/V log, then `boot` runs (unless in safe mode)
   if (!logBoot()) return -2;
@@ -88,13 +110,21 @@ function autorun(): void {
 export function sxs_input(len: i32): usize {
   // nothing counts as staged until this call succeeds
   stagingFor = -1;
+  stagingShort = -1;
   if (!initialised) return 0;
   // requests are limited by MAX_INPUT (checked again by sxs_submit), split sources by MAX_SOURCE
   if (len < 0 || len > (maxInput > MAX_SOURCE ? maxInput : MAX_SOURCE)) return 0;
   let need: usize = len > 0 ? <usize>len : 1;
   if (need > stagingCap) {
-    let p = realloc(staging, need, 0);
-    if (!p) return 0;
+    // nothing to keep: the old buffer goes first (and is not the reclaimer's to free)
+    free(staging);
+    staging = 0;
+    stagingCap = 0;
+    let p = alloc(need);
+    if (!p) {
+      stagingShort = len;
+      return 0;
+    }
     staging = p;
     stagingCap = need;
   }
@@ -123,9 +153,14 @@ export function sxs_submit(req: i32, proc: i32, len: i32): i32 {
   // A request too large to stage is never read: parse() answers `input too large`
   // from its length alone.
   if (len > maxInput) return submit(req, proc, 0, len);
-  if (!staged(len)) return -4;
+  if (!staged(len)) {
+    // no memory to stage the text: come back after running if that can free some
+    if (len == stagingShort) return hasWork() ? -1 : -3;
+    return -4;
+  }
   let r = submit(req, proc, staging, len);
-  shrinkStaging();
+  // on -1 the text stays staged: the host may call sxs_submit again after sxs_run
+  if (r != -1) shrinkStaging();
   return r;
 }
 

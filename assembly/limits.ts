@@ -42,6 +42,12 @@ export const DEFAULT_AWAIT_TIMEOUT_MS: i32 = 5000;
  */
 export const STORE_RESERVE: i32 = 8192;
 /**
+ * Heap bytes counted for each handler task, the new one included, when a handler starts
+ * while other tasks run: short of that many free, the event waits in the queue for them
+ * to finish and give memory back, instead of its handler failing `out of memory`.
+ */
+export const HANDLER_ROOM: i32 = 2048;
+/**
  * Longest text sxs_split cuts into forms (a transcript file). MAX_INPUT limits each
  * request, not the file its forms come from.
  */

@@ -366,7 +366,6 @@ class Board {
 
   stage(bytes) {
     const p = this.call("sxs_input", bytes.length) >>> 0;
-    this.stagedNothing = p === 0;
     if (p && bytes.length) new Uint8Array(this.x.memory.buffer).set(bytes, p);
     return bytes.length;
   }
@@ -389,9 +388,9 @@ class Board {
       this.stats.queueFull++;
       return false;
     }
-    if (r === -3 || (r === -4 && this.stagedNothing && bytes.length <= (this.limits[3] ?? 16384))) {
-      // out of memory (no room for the request, or sxs_input had none to stage it):
-      // not queued, never answered
+    if (r === -3) {
+      // out of memory with nothing running that could give some back (no room to stage,
+      // parse or queue the request): not queued, never answered
       this.nextReq++;
       this.stats.refused++;
       return true;

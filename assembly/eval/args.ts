@@ -3,7 +3,7 @@
 import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
 import { heapLargestAvailable } from "../mem/heap";
-import { textNew, textLen, textClear, bytesEqMsg } from "../mem/text";
+import { textNew, textLen, textClear, textFree, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textOfLen, textLenOf, isInt, intOf,
   T_STRING, T_SYMBOL, T_QUOTE, T_ERROR, T_INT32, T_INT64, T_REAL, LIST_HEADER, vptr, unitSize, symEntry,
@@ -107,6 +107,15 @@ export function storeRoom(need: usize): bool {
 
 /** A text kept for measuring canonical lengths (MAX_VALUE). */
 let measure: usize = 0;
+let measuring = false;
+
+/** Gives back the measuring text between uses (the heap's reclaimer); true when one was kept. */
+export function releaseIdleMeasure(): bool {
+  if (measuring || !measure) return false;
+  textFree(measure);
+  measure = 0;
+  return true;
+}
 
 /**
  * Whether v's canonical form surely fits MAX_VALUE, without printing it. Every unit of
@@ -146,10 +155,13 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   // on a board pays for every byte printed)
   let len = <i32>unitSize(vptr(v));
   if (!surelyFits(v)) {
+    measuring = true;
     if (!measure) measure = textNew(MAX_VALUE + 64);
-    if (!measure) return failCmd(t, cmd, M.STORE_FULL);
-    textClear(measure);
-    measure = printValue(measure, v, MAX_VALUE);
+    if (measure) {
+      textClear(measure);
+      measure = printValue(measure, v, MAX_VALUE);
+    }
+    measuring = false;
     if (!measure) return failCmd(t, cmd, M.STORE_FULL);
     len = textLen(measure);
     if (len > MAX_VALUE) return failCmd(t, cmd, M.VALUE_TOO_LARGE);
@@ -157,25 +169,29 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   // The value's copy, the entry and a grown index come out of the heap; STORE_RESERVE
   // contiguous bytes must remain for requests (a reserve in fragments serves nobody).
   // Short of that, the write may still go into holes deleted keys left: it is made, and
-  // undone when it took from the largest block after all (checked below).
+  // undone when it took the largest block below the reserve (checked below).
   let largest = heapLargestAvailable();
-  let roomy = largest >= <usize>STORE_RESERVE + <usize>(len + textLenOf(k)) + 64;
+  let need = <usize>STORE_RESERVE + <usize>(len + textLenOf(k)) + 64;
+  let roomy = largest >= need;
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, M.STORE_FULL);
   let kp = textOf(k);
   let kn = textOfLen;
   // RAM first (it can fail for memory), then the log; a refused log write undoes the RAM change
-  let old = kvPut(kp, kn, own); // the replaced value's buffer: its reference is now ours
+  // the replaced value's buffer (its reference is now ours); the index may grow only
+  // into what the write leaves beyond the reserve
+  let old = kvPut(kp, kn, own, roomy ? largest - need : 0);
   if (old == KV_FULL) {
     release(own);
     return failCmd(t, cmd, M.STORE_FULL);
   }
-  // a write made short of room must have left the largest block as it was
-  let full = !roomy && heapLargestAvailable() < largest;
+  // a write made short of room must have left the reserve, or else the largest block as it was
+  let after = roomy ? largest : heapLargestAvailable();
+  let full = after < largest && after < <usize>STORE_RESERVE;
   let ok = !full && logSet(kp, kn, vbuf(own));
   if (!ok) {
     // put the old value back (replacing needs no memory) or take the new key out
-    if (old) releaseBuf(kvPut(kp, kn, mkv(old, HEADER)));
+    if (old) releaseBuf(kvPut(kp, kn, mkv(old, HEADER), 0));
     else kvDel(kp, kn);
     if (!full) logRepair(); // flash must not keep what RAM no longer has
   }

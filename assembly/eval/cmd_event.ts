@@ -1,7 +1,8 @@
 // core/event/pub and core/event/sub (SPEC.md section 5).
 
 import * as M from "../gen/messages";
-import { MAX_SUBS } from "../limits";
+import { MAX_SUBS, STORE_RESERVE } from "../limits";
+import { heapAvailable } from "../mem/heap";
 import { unitSize } from "../slp/format";
 import { textNew, textMsg, textInt, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
@@ -10,7 +11,7 @@ import {
 } from "../slp/format";
 import { TRUE } from "../slp/errors";
 import { copyValue } from "../slp/value";
-import { queueFull, queuePush, Q_EVENT, Q_REQUEST } from "../events/queue";
+import { queueFull, queueLength, queuePush, Q_EVENT, Q_REQUEST } from "../events/queue";
 import { subAdd, subCount } from "../events/subs";
 import { processors } from "../sched/config";
 import { fPc, fA, setA, fX, setX, fY, setY } from "./frame";
@@ -63,7 +64,9 @@ function noProcessor(t: usize, n: i32): i32 {
       return A_CONT;
     }
     default: {
-      if (queueFull()) {
+      // the queue is full, or events wait and hold what is left of the heap: wait for
+      // them to be handled (queued payloads must not take what running tasks need)
+      if (queueFull() || (queueLength() > 0 && heapAvailable() < <usize>STORE_RESERVE)) {
         if (isDeadlockVictim(t)) return failCmd(t, C_PUB, M.QUEUE_FULL);
         waitForQueueRoom(t);
         return A_BLOCK;
@@ -72,7 +75,15 @@ function noProcessor(t: usize, n: i32): i32 {
       let ok = ch == 0
         ? queuePush(Q_REQUEST, 0, 0, 0, <i32>fY(f), fA(f))
         : queuePush(Q_EVENT, ch, <i32>fY(f), 0, -1, fA(f));
-      if (!ok) return fail(t, M.OUT_OF_MEMORY);
+      if (!ok) {
+        // no memory for the queue to take it: while events wait, handling them gives
+        // memory back, so wait as for a full queue
+        if (queueLength() > 0 && !isDeadlockVictim(t)) {
+          waitForQueueRoom(t);
+          return A_BLOCK;
+        }
+        return fail(t, M.OUT_OF_MEMORY);
+      }
       setA(f, 0); // the queue holds the payload now
       setRet(t, TRUE);
       return A_RET;

@@ -69,6 +69,21 @@ export function queueLength(): u32 { return total; }
   return true;
 }
 
+/** Gives back the storage of empty rings (the heap's reclaimer); true when any had some. */
+export function releaseIdleRings(): bool {
+  let freed = false;
+  for (let i = 0; i <= MAX_PROCESSORS; i++) {
+    let r = ring(i);
+    if (rCount(r) || !load<u32>(r)) continue;
+    free(load<u32>(r));
+    store<u32>(r, 0);
+    store<u32>(r, 0, 4);
+    store<u32>(r, 0, 8);
+    freed = true;
+  }
+  return freed;
+}
+
 /** Appends an entry (taking ownership of payload). False when full or out of memory. */
 export function queuePush(kind: u8, channel: i32, topic: i32, req: i32, proc: i32, payload: Value): bool {
   if (queueFull()) return false;

@@ -246,7 +246,7 @@ function replay(): i32 {
         let stored = buf != 0;
         if (stored) {
           memory.copy(buf, v, valueLen);
-          let old = kvPut(r + 8, keyLen, mkv(buf, HEADER));
+          let old = kvPut(r + 8, keyLen, mkv(buf, HEADER), <usize>-1);
           stored = old != KV_FULL;
           if (stored && old) releaseBuf(old);
           releaseBuf(buf);

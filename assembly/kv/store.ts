@@ -108,9 +108,10 @@ export const KV_FULL: usize = 1;
  * Stores value v (the root of its buffer, see copyValue; the store takes a reference) under
  * key (p, n). Returns the buffer of the value it replaced, whose reference passes to the
  * caller (so that a set the log refuses can be undone without a second search), 0 when
- * the key is new, or KV_FULL, changing nothing, when memory runs out.
+ * the key is new, or KV_FULL, changing nothing, when memory runs out or a new key would
+ * grow the index by more than `spare` bytes.
  */
-export function kvPut(p: usize, n: i32, v: Value): usize {
+export function kvPut(p: usize, n: i32, v: Value, spare: usize): usize {
   let i = lowerBound(p, n);
   if (found) {
     let e = entryAt(i);
@@ -120,7 +121,10 @@ export function kvPut(p: usize, n: i32, v: Value): usize {
     return old;
   }
   if (count == cap) {
+    // a grown index stays grown when a write is undone: it may take only what the
+    // caller can spare
     let ncap: u32 = cap ? cap * 2 : 16;
+    if (<usize>ncap << 2 > spare) return KV_FULL;
     let q = realloc(index, <usize>ncap << 2, <usize>count << 2);
     if (!q) return KV_FULL;
     index = q;

@@ -23,6 +23,26 @@ let heapEnd: usize = 0; // address of the end marker (a header with USED set)
 let maxPages: i32 = 256;
 let usedBytes: usize = 0;
 
+// Gives back idle caches (parse scratch, print buffers, empty queue rings...) when an
+// allocation finds no block; true when it freed something. Set once by the image's entry
+// module, which knows the caches; the heap only calls it.
+function reclaimNothing(): bool { return false; }
+let reclaimer: () => bool = reclaimNothing;
+let reclaiming = false;
+
+export function heapSetReclaimer(f: () => bool): void {
+  reclaimer = f;
+}
+
+/** Gives back idle caches now; true when something was freed. */
+export function heapReclaim(): bool {
+  if (reclaiming) return false;
+  reclaiming = true;
+  let freed = reclaimer();
+  reclaiming = false;
+  return freed;
+}
+
 export function heapInit(pages: i32): void {
   maxPages = pages;
   memory.fill(binHeads, 0, BINS * 4);
@@ -67,6 +87,13 @@ export function heapLargestAvailable(): usize {
   let largest = heapLargestFree();
   let atEnd = tail + grow;
   return atEnd > largest ? atEnd : largest;
+}
+
+/** Whether alloc could return a block of n bytes (growing memory if need be); cheap while memory can grow. */
+@inline export function heapHasRoom(n: usize): bool {
+  let ceiling = <usize>maxPages * PAGE;
+  let end = heapEnd + 4;
+  return (ceiling > end && ceiling - end >= n) || heapLargestAvailable() >= n;
 }
 
 /** The largest block alloc could return without growing memory (fragmentation check). */
@@ -189,12 +216,16 @@ export function alloc(n: usize): usize {
   if (n > 0x7ff00000) return 0;
   let need = <u32>((n + 4 + 7) & ~7);
   if (need < MIN_BLOCK) need = MIN_BLOCK;
-  // one inlined search, tried again once after growing
+  // one inlined search, tried again after growing, or else after idle caches are given
+  // back (growth is bounded by maxPages alone, so it never helps after that)
   let b: usize = 0;
-  for (let grown = false; ; grown = true) {
+  let step = 0;
+  while (true) {
     b = findFree(need);
     if (b) break;
-    if (grown || !grow(need)) return 0;
+    if (step == 0 && grow(need)) step = 1;
+    else if (step < 2 && heapReclaim()) step = 2;
+    else return 0;
   }
   let h = load<u32>(b);
   let size = h & ~FLAGS;

@@ -3,9 +3,9 @@
 // tasks, step slices, await timers and queue backpressure.
 
 import * as M from "../gen/messages";
-import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES, STORE_RESERVE } from "../limits";
+import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES, STORE_RESERVE, HANDLER_ROOM } from "../limits";
 import { hostResult, hostLog, hostEvent, hostNow } from "../host";
-import { alloc, free, heapAvailable } from "../mem/heap";
+import { alloc, free, heapAvailable, heapHasRoom } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
   Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, T_STRING,
@@ -82,7 +82,15 @@ function pushRun(t: usize): void {
 /** Tasks now waiting for queue room (so that the common case costs nothing). */
 let queueWaiting: i32 = 0;
 
-/** Called by core/event/pub when the queue is full: the task waits for room. */
+/**
+ * True while tasks live that do not wait for queue room: they will finish (or time out)
+ * and give memory back, so an event may wait for them.
+ */
+@inline function othersRun(): bool {
+  return liveTasks > queueWaiting;
+}
+
+/** Called by core/event/pub when the queue is full (or has no memory): the task waits for room. */
 export function waitForQueueRoom(t: usize): void {
   setState(t, S_QUEUE);
   setOrder(t, ++queueWaitOrder);
@@ -138,12 +146,12 @@ function wakeQueueWaiters(): void {
 }
 
 /**
- * Nothing can run, the queue is full and publishers wait for room that can only come
- * from handler tasks that cannot start: the oldest waiting publisher gets
+ * Nothing can run and publishers wait for queue room (or memory) that can only come from
+ * consumers that cannot start: the oldest waiting publisher gets
  * `core/event/pub: queue full` instead of waiting forever.
  */
 function breakDeadlock(): void {
-  if (runHead || !queueWaiting || !queueFull()) return;
+  if (runHead || !queueWaiting) return;
   let best: usize = 0;
   for (let i = 0; i < REGISTRY; i++) {
     let t = <usize>load<u32>(registry + (<usize>i << 2));
@@ -193,16 +201,15 @@ function breakDeadlock(): void {
   pushRun(t);
 }
 
-/** Starts the handler of subscription s for one event. */
-function startHandler(s: usize, channel: i32, topic: i32, payload: Value): void {
+/** Starts the handler of subscription s for one event; false, changing nothing, when out of memory. */
+function startHandler(s: usize, channel: i32, topic: i32, payload: Value): bool {
   let c = ctxNew(0);
   let topicValue = makeInt(topic);
   let t: usize = c && topicValue ? taskNew(TK_HANDLER, 0, -1, c, true) : 0;
   if (!t) {
     ctxFree(c);
     release(topicValue);
-    logError(channel, topic, oomError());
-    return;
+    return false;
   }
   ctxSet(c, V_DATA, retain(payload));
   ctxSet(c, V_CHANNEL, channelSymbol(channel));
@@ -214,12 +221,22 @@ function startHandler(s: usize, channel: i32, topic: i32, payload: Value): void 
   handlerTasks++;
   register(t);
   pushRun(t);
+  return true;
 }
 
 // ---- output ----
 
 /** One reusable text for printing results and events; given back when it grew large. */
 let out: usize = 0;
+let printing = false;
+
+/** Gives back the print text between prints (the heap's reclaimer); true when one was kept. */
+export function releaseIdleOut(): bool {
+  if (printing || !out) return false;
+  textFree(out);
+  out = 0;
+  return true;
+}
 
 function outText(): usize {
   if (out && textLen(out) > 4096) { textFree(out); out = 0; }
@@ -229,7 +246,9 @@ function outText(): usize {
 }
 
 function emitResult(req: i32, v: Value): void {
+  printing = true;
   let x = printValue(outText(), v, -1);
+  printing = false;
   out = x;
   if (!x) {
     // even the result does not fit: say so in as few bytes as possible
@@ -309,7 +328,9 @@ export function setWatch(channel: i32, topic: i32, on: bool): i32 {
 }
 
 function emitEvent(channel: i32, topic: i32, payload: Value): void {
+  printing = true;
   let x = printValue(outText(), payload, -1);
+  printing = false;
   out = x;
   if (!x) return;
   hostEvent(channel, topic, textPtr(x), textLen(x));
@@ -318,7 +339,11 @@ function emitEvent(channel: i32, topic: i32, payload: Value): void {
 // waiters matching the event being dispatched, sorted by registration order
 const matched = memory.data(MAX_WAITERS * 4);
 
-/** Hands one event to its consumers; false when the handler tasks it needs are not available yet. */
+/**
+ * Hands one event to its consumers; false when the handler tasks it needs are not
+ * available yet: MAX_HANDLER_TASKS run, or the first handler finds no memory while tasks
+ * live that will give some back (the event waits in the queue rather than being lost).
+ */
 function deliver(e: usize): bool {
   let channel = qChannel(e);
   let topic = qTopic(e);
@@ -331,7 +356,7 @@ function deliver(e: usize): bool {
     if (subChannel(s) == channel && subTopic(s) == topic) needed++;
   }
   if (needed > 0 && handlerTasks + needed > MAX_HANDLER_TASKS) return false;
-  if (watched(channel, topic)) emitEvent(channel, topic, payload);
+  if (needed > 0 && othersRun() && heapAvailable() < <usize>HANDLER_ROOM * <usize>(handlerTasks + needed)) return false;
   let nw = 0;
   for (let i = 0, n = waitersActive() ? MAX_WAITERS : 0; i < n; i++) {
     let w = waiterAt(i);
@@ -347,13 +372,18 @@ function deliver(e: usize): bool {
   }
   // merge subscriptions and waiters by the order they started listening
   let si = 0, wi = 0;
+  let handed = false;
   while (true) {
     while (si < ns && !(subChannel(subAt(si)) == channel && subTopic(subAt(si)) == topic)) si++;
     let s: usize = si < ns ? subAt(si) : 0;
     let w: usize = wi < nw ? <usize>load<u32>(matched + (<usize>wi << 2)) : 0;
     if (!s && !w) break;
     if (s && (!w || subOrder(s) < wOrder(w))) {
-      startHandler(s, channel, topic, payload);
+      if (!startHandler(s, channel, topic, payload)) {
+        if (!handed && othersRun()) return false; // nothing handed out yet: wait
+        logError(channel, topic, oomError());
+      }
+      handed = true;
       si++;
     } else {
       setGot(w, retain(payload));
@@ -361,9 +391,12 @@ function deliver(e: usize): bool {
         setBlocked(w, false);
         pushRun(wTask(w));
       }
+      handed = true;
       wi++;
     }
   }
+  // watched events go to the host once, when the event is handed out
+  if (watched(channel, topic)) emitEvent(channel, topic, payload);
   release(payload);
   return true;
 }
@@ -435,19 +468,25 @@ export function nextTimer(): f64 {
 export function submit(req: i32, p: i32, text: usize, len: i32): i32 {
   if (p < 0 || p >= processors) return -2;
   if (queueFull()) return -1;
-  // Memory backpressure: queued requests hold their parsed text. While some wait for
-  // processor p, a new one for p (it would wait behind them) is refused for now (-1, as
-  // for a full queue: the caller runs the board and tries again) once less than
-  // STORE_RESERVE bytes are free, so that a burst of input cannot use up what a full
-  // store keeps free for running requests.
-  if (heapAvailable() < <usize>STORE_RESERVE && requestHead(p)) return -1;
+  // Memory backpressure: queued requests hold their parsed text. While processor p is
+  // busy, a new request for it (it would wait) is refused for now (-1, as for a full
+  // queue: the caller runs the board and tries again) unless STORE_RESERVE bytes stay
+  // free after its text, so that a burst of input cannot use up what a full store keeps
+  // free for running requests.
+  if (!heapHasRoom(<usize>STORE_RESERVE + <usize>len) && (procTask(p) || requestHead(p))) return -1;
+  // out of memory: a retry after running may find room if there is work to finish
   let code = parse(text, len, maxInput);
-  if (!code) return -3;
+  if (!code) return hasWork() ? -1 : -3;
   if (!queuePush(Q_REQUEST, 0, 0, req, p, code)) {
     release(code);
-    return queueFull() ? -1 : -3;
+    return queueFull() || hasWork() ? -1 : -3;
   }
   return 0;
+}
+
+/** True while tasks live or entries are queued: running the board will free memory. */
+export function hasWork(): bool {
+  return liveTasks > 0 || queueLength() > 0;
 }
 
 /** Runs up to `budget` steps; 1 while runnable work remains, 0 when idle. */

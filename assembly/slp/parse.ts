@@ -28,8 +28,6 @@ const lvPos = memory.data(LEVELS * 4); // where the list's unit starts in `units
 const lvBase = memory.data(LEVELS * 4); // its first child's entry on the offset stack
 const lvOpen = memory.data(LEVELS * 4);
 const lvKind = memory.data(LEVELS * 4);
-const lvPending = memory.data(LEVELS * 4);
-const lvPendPos = memory.data(LEVELS * 4);
 
 @inline function lvGet(arr: usize, d: i32): u32 { return load<u32>(arr + (<usize>d << 2)); }
 @inline function lvSet(arr: usize, d: i32, x: u32): void { store<u32>(arr + (<usize>d << 2), x); }
@@ -356,6 +354,19 @@ function hashBytes(p: usize, n: u32): u32 {
 /** Scratch kept between parses up to this many bytes each; larger scratch is given back. */
 const KEEP_SCRATCH: u32 = 4096;
 
+/** True from the start of a parse or split until its result is built. */
+let scratchBusy = false;
+
+/** Gives back the scratch kept between parses (the heap's reclaimer); true when any was kept. */
+export function releaseIdleScratch(): bool {
+  if (scratchBusy || !(units | offs | symHash | symList)) return false;
+  free(units); units = 0; unitsCap = 0;
+  free(offs); offs = 0; offsCap = 0;
+  free(symHash); symHash = 0; symCap = 0;
+  free(symList); symList = 0; symListCap = 0;
+  return true;
+}
+
 function resetScratch(): void {
   if (unitsCap > KEEP_SCRATCH) { free(units); units = 0; unitsCap = 0; }
   if (offsCap * 4 > KEEP_SCRATCH) { free(offs); offs = 0; offsCap = 0; }
@@ -436,8 +447,6 @@ function scan(): bool {
       depth--;
       lp = lvGet(lvPos, depth);
       base = lvGet(lvBase, depth);
-      pending = lvGet(lvPending, depth);
-      pendPos = lvGet(lvPendPos, depth);
       p++;
       objectEnds(depth, p, !build);
       continue;
@@ -475,12 +484,12 @@ function scan(): bool {
       p++;
       continue;
     }
+    // (no prefix chain can be pending across a list: one before it is used by it, one
+    // inside must be used before it closes, so nothing of it is kept per level)
     pending = 0;
     if (cl == CL_OPEN) {
       lvSet(lvPos, depth, lp);
       lvSet(lvBase, depth, base);
-      lvSet(lvPending, depth, 0);
-      lvSet(lvPendPos, depth, pendPos);
       depth++;
       lvSet(lvOpen, depth, <u32>(p - src));
       lvSet(lvKind, depth, c);
@@ -603,6 +612,7 @@ function errorValue(): Value {
 @inline function begin(p: usize, n: i32): void {
   src = p;
   srcEnd = p + <usize>n;
+  scratchBusy = true;
 }
 
 /**
@@ -621,17 +631,20 @@ export function parse(p: usize, n: i32, maxInput: i32): Value {
   if (!scan()) {
     let oomed = oom;
     resetScratch();
+    scratchBusy = false;
     return oomed ? oomError() : errorValue();
   }
   let symtab = HEADER + unitsLen;
   let total = <u64>symtab + <u64>nSyms * 4 + <u64>symBytes;
   let buf = total < 0x7ff00000 ? bufAlloc(<u32>total) : 0;
-  if (!buf) { resetScratch(); return oomError(); }
-  writeHeader(buf, <u32>total, nSyms, symtab);
-  memory.copy(buf + HEADER, units, unitsLen);
-  writeSymbols(buf, symtab);
+  if (buf) {
+    writeHeader(buf, <u32>total, nSyms, symtab);
+    memory.copy(buf + HEADER, units, unitsLen);
+    writeSymbols(buf, symtab);
+  }
   resetScratch();
-  return mkv(buf, HEADER);
+  scratchBusy = false;
+  return buf ? mkv(buf, HEADER) : oomError();
 }
 
 /** The parse error of the last failed split(), or 0. */
@@ -667,5 +680,6 @@ export function split(p: usize, n: i32, maxInput: i32): usize {
     }
   }
   free(forms); forms = 0; formsCap = 0; nForms = 0;
+  scratchBusy = false;
   return out;
 }

@@ -68,6 +68,12 @@ static void echo(void *ctx, const uint8_t *b, size_t n) { out(ctx, b, n); }
 
 static void prompt(sxs_fw *fw) { outs(fw, "> "); }
 
+/* the longest request text the image takes (its MAX_INPUT limit) */
+static uint32_t max_input(const sxs_fw *fw)
+{
+    return (uint32_t)(fw->cfg.max_input > 0 ? fw->cfg.max_input : SXS_FW_DEFAULT_MAX_INPUT);
+}
+
 /* ---- sending in framed mode --------------------------------------------------- */
 
 static void on_link_event(void *ctx, sxs_link_event ev, uint8_t type, uint32_t req)
@@ -536,7 +542,7 @@ static size_t board_info(sxs_fw *fw, uint8_t *o, int hello)
     i.image_crc = fw->e ? fw->image_crc : 0;
     i.failed_crc = fw->rollback_reason ? fw->failed_crc : 0;
     i.slot_size = sxs_slot_size(fw->port->flash);
-    i.max_input = (uint32_t)(fw->cfg.max_input > 0 ? fw->cfg.max_input : SXS_FW_DEFAULT_MAX_INPUT);
+    i.max_input = max_input(fw);
     i.free_heap = fw->port->free_heap ? fw->port->free_heap(fw->port->ctx) : 0;
     i.uptime_ms = fw_ms(fw) - fw->boot_ms;
     i.link_idle_ms = fw->cfg.link_idle_ms;
@@ -863,6 +869,9 @@ static int exec_first(sxs_fw *fw, const sxs_link_frag *f)
         skip_rest(fw, f);
         return CONSUMED;
     }
+    /* No memory to stage a long request while others run: it waits for them to finish
+     * (a single frame learns the same from sxs_submit's -1 below). */
+    if (!ptr && more && text_len <= max_input(fw) && (fw->nreqs > 0 || fw->more)) return BUSY;
     if (more) {
         fw->in.active = 1;
         fw->in.type = SXS_MSG_EXEC;
@@ -928,8 +937,14 @@ static int exec_next(sxs_fw *fw, const sxs_link_frag *f)
             int i = req_find(fw, (int32_t)req);
             if (i >= 0) req_remove(fw, i);
         }
-        if (r == -1) send_error(fw, req, SXS_ERR_INTERNAL, "queue full");
-        else submit_answer(fw, req, r);
+        if (r == -1) {
+            /* the image keeps the text staged on -1: this last fragment waits, and its
+             * retry writes the same bytes again and submits again */
+            fw->in.active = 1;
+            fw->in.off -= f->len;
+            return BUSY;
+        }
+        submit_answer(fw, req, r);
         return CONSUMED;
     }
     if (m) {
@@ -1235,7 +1250,8 @@ static void text_work(sxs_fw *fw)
         if (r == 0) {
             fw->more = 1;
         } else {
-            outf(fw, "!! request refused: %d\r\n", (int)r);
+            if (r == -3) outs(fw, "!! out of memory\r\n");
+            else outf(fw, "!! request refused: %d\r\n", (int)r);
             prompt(fw);
         }
     }

@@ -516,6 +516,51 @@ static void backpressure(void)
     h_free(h);
 }
 
+/* ---- memory backpressure: fragmented EXECs on a full one-page store ---- */
+
+static void memory_backpressure(void)
+{
+    H *h = h_with_image();
+    if (!h) return;
+    h->cfg.max_pages = 1;
+    boot(h, NULL);
+    CHECK(enter(h) != NULL);
+    /* fill the store */
+    uint32_t r = 1;
+    for (int full = 0; !full && r < 2000; r++) {
+        char t[80];
+        snprintf(t, sizeof t, "(core/kv/set key-%012u \"val-%012u\")", (unsigned)r, (unsigned)r);
+        exec(h, r, t);
+        const msg *m = wait_msg(h, SXS_MSG_RESULT, r, 1000);
+        CHECK(m != NULL);
+        full = !m || !is_text(m, "true");
+    }
+    CHECK(r > 300 && r < 2000);
+    /* A burst of 1.2 KB EXECs, each in two fragments: queued ones hold their parsed
+     * text, so the image soon answers -1 on a last fragment (STORE_RESERVE would not stay
+     * free while the processor is busy); the fragment waits and is submitted again. */
+    /* the processor stays busy for a while, so the burst queues up behind it */
+    exec(h, r, "(core/expr/await 1 A 1 300)");
+    const uint32_t first = r + 1, N = 30;
+    static char t[1300];
+    for (uint32_t k = 0; k < N; k++) {
+        int n = snprintf(t, sizeof t, "(core/kv/get key-%012u) \"", (unsigned)(k + 1));
+        memset(t + n, 'q', 1200);
+        snprintf(t + n + 1200, sizeof t - (size_t)n - 1200, "%u\"", (unsigned)k);
+        exec(h, first + k, t);
+    }
+    run_ms(h, 20000);
+    for (uint32_t k = 0; k < N; k++) {
+        const msg *m = find(h, SXS_MSG_RESULT, first + k);
+        char want[16];
+        snprintf(want, sizeof want, "%u\"", (unsigned)k);
+        CHECK(m && m->n == 1201 + strlen(want) && m->p[0] == '"' && memcmp(m->p + m->n - strlen(want), want, strlen(want)) == 0);
+        CHECK(find(h, SXS_MSG_ERROR, first + k) == NULL);
+    }
+    CHECK(is_text(find(h, SXS_MSG_RESULT, r), "@\"core/expr/await: timeout\""));
+    h_free(h);
+}
+
 /* ---- LEAVE, RESET, link idle ---- */
 
 static void modes(void)
@@ -1024,6 +1069,7 @@ SXS_TESTS(sxs_tests_fw) = {
     { "fw: text mode (banner, prompt, continuation, CSI, backspace, Ctrl-C, buffered lines, ENTER)", text_mode },
     { "fw: framed messages (EXEC, LOG, WATCH/EVENT, PING, GET_INFO, errors, INTERRUPT, 15 KB EXEC)", framed_messages },
     { "fw: a full queue pushes back through the credit: 2000 EXECs answered once", backpressure },
+    { "fw: fragmented EXECs on a full one-page store wait for memory, none refused", memory_backpressure },
     { "fw: LEAVE, RESET (framed, safe, text), link idle, link down", modes },
     { "fw: a trap is reported over the link and the image restarts", trap_restarts },
     { "fw: flash into the inactive slot, reboot into it, no-reboot commit", flash_and_switch },

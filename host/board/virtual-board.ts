@@ -299,8 +299,8 @@ export class VirtualBoard {
         this.settleReject(o, new BoardError("out-of-memory", "sxs_submit: out of memory"));
         return true;
       case Submit.NOT_STAGED:
-        // request ids are always valid here: the image had no memory to stage the text
-        this.settleReject(o, new BoardError("out-of-memory", `sxs_input: no memory to stage ${o.bytes.length} bytes`));
+        // request ids are always valid here and the text was just staged: a broken image
+        this.die(new ImageError("trap", `sxs_submit refused request ${o.req} as not staged`));
         return true;
       default:
         this.die(new ImageError("trap", `sxs_submit returned ${status}, which the ABI does not define`));

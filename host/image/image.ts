@@ -63,8 +63,10 @@ export function channelName(n: number): string {
   return n >= 1 && n <= 6 ? CHANNEL_LETTERS[n - 1]! : `?${n}`;
 }
 
-/** Results of `sxs_submit`. */
-/** `NOT_STAGED`: a bad request id, or the text was not staged (sxs_input had no memory for it). */
+/**
+ * Results of `sxs_submit`. `QUEUE_FULL`: try again after running (the queue is full, or memory is short while work
+ * remains that will free some). `NOT_STAGED`: a bad request id, or not the staged length.
+ */
 export const Submit = { QUEUED: 0, QUEUE_FULL: -1, NO_PROCESSOR: -2, OUT_OF_MEMORY: -3, NOT_STAGED: -4 } as const;
 
 // ---------------------------------------------------------------------------------------

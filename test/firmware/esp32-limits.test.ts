@@ -62,16 +62,10 @@ describe.skipIf(!run)("the image under wasm3 within the ESP32 port's limits", ()
         const r = spawnSync(fw, ["--image", image, ...limitArgs(p), "--transcript", f], { maxBuffer: 64 << 20 });
         expect(r.stderr.toString(), name).toBe("");
         expect(r.status, name).toBe(0);
-        let got = r.stdout.toString("latin1");
-        if (name === "plain" && f.endsWith("/limits.slp")) {
-          // 1,000 queued events with their payloads do not fit in one page: each handler
-          // that finds no memory (or a full store) says so in a log line, and every other
-          // line is the same
-          const noRoom = /^log: error: F\/9: (out of memory|core\/kv\/set: store full)$/;
-          expect(got.split("\n").filter((l) => noRoom.test(l)).length).toBeGreaterThan(0);
-          got = got.split("\n").filter((l) => !noRoom.test(l)).join("\n");
-        }
-        expect(got, name).toBe(want);
+        // exactly the same, in one page too: limits.slp's 10,000 events do not fit there
+        // at once, so publishers wait for the queue to drain and events for handlers to
+        // give memory back (docs/language.md), and none is lost
+        expect(r.stdout.toString("latin1"), name).toBe(want);
       }
     }, 60_000);
   }

@@ -1,0 +1,107 @@
+// What the image does when memory runs short while it has work (docs/abi.md sxs_input and
+// sxs_submit, docs/language.md "Events and scheduling"): the caller is told to come back
+// after running (-1) rather than refused, -3 only when nothing running could give memory
+// back, and events wait for memory rather than their handlers failing.
+import { beforeAll, describe, expect, it } from "vitest";
+import { Limit, Stat } from "../../host/image/image.js";
+import { RawImage, bytes, latin1, requireImage } from "./helpers";
+
+beforeAll(requireImage);
+
+const key = (i: number) => `key-${String(i).padStart(12, "0")}`;
+
+/** Runs until idle; the answers so far as (req, text) pairs. */
+function drain(img: RawImage): void {
+  for (let i = 0; i < 10000 && img.x.sxs_run(1 << 20) === 1; i++);
+  expect(img.x.sxs_run(1)).toBe(0);
+}
+
+/** A 1-page image whose store is full of 16-byte keys and values. */
+async function fullOnePage(limits: Record<number, number> = {}): Promise<{ img: RawImage; n: number; req: () => number }> {
+  const img = await RawImage.create({ [Limit.MAX_PAGES]: 1, ...limits });
+  let next = 1;
+  const req = () => next++;
+  let n = 0;
+  for (;;) {
+    const r = req();
+    expect(img.x.sxs_submit(r, 0, img.stage(bytes(`(core/kv/set ${key(n)} "val-${String(n).padStart(12, "0")}")`)))).toBe(0);
+    drain(img);
+    const answer = latin1(img.results.at(-1)![1]);
+    if (answer !== "true") {
+      expect(answer).toBe('@"core/kv/set: store full"');
+      break;
+    }
+    n++;
+  }
+  return { img, n, req };
+}
+
+describe("memory backpressure", () => {
+  it("a full store keeps STORE_RESERVE (8 KiB) in one piece, the key index's growth included", async () => {
+    const { img, n } = await fullOnePage();
+    expect(n).toBeGreaterThan(300);
+    expect(img.x.sxs_stat(Stat.KV_ENTRIES)).toBe(n);
+    expect(img.x.sxs_stat(9)).toBeGreaterThanOrEqual(8192); // the largest free block
+    // so a 5,000-byte request is still taken in, parsed and answered
+    expect(img.x.sxs_submit(9000, 0, img.stage(bytes("(".repeat(5000))))).toBe(0);
+    drain(img);
+    expect(latin1(img.results.at(-1)![1])).toBe('@"parse: nesting too deep at 64"');
+  });
+
+  it("no memory to stage a request: -1 (retry after sxs_run) while there is work, -3 when there is none", async () => {
+    const { img, req } = await fullOnePage({ [Limit.MAX_INPUT]: 60000 });
+    // idle: nothing will give memory back
+    expect(img.x.sxs_input(50000)).toBe(0);
+    expect(img.x.sxs_submit(req(), 0, 50000)).toBe(-3);
+    // queue requests until the image asks for a run (they hold memory)
+    const queued: number[] = [];
+    for (;;) {
+      const r = req();
+      const s = img.x.sxs_submit(r, 0, img.stage(bytes(`(core/kv/get ${key(queued.length % 10)}) "${"p".repeat(200)}"`)));
+      if (s === -1) break;
+      expect(s).toBe(0);
+      queued.push(r);
+    }
+    expect(queued.length).toBeGreaterThan(0);
+    // now a staging failure is -1 too, and the staged length must still match for -4
+    expect(img.x.sxs_input(50000)).toBe(0);
+    expect(img.x.sxs_submit(req(), 0, 50000)).toBe(-1);
+    expect(img.x.sxs_submit(req(), 0, 49999)).toBe(-4);
+    drain(img);
+    const answered = new Set(img.results.map(([r]) => r));
+    expect(queued.every((r) => answered.has(r))).toBe(true);
+  });
+
+  it("-1 leaves the text staged: sxs_submit again after sxs_run takes it without staging it again", async () => {
+    const { img, req } = await fullOnePage();
+    let staged = 0;
+    let refused = 0;
+    for (let i = 0; i < 200 && !refused; i++) {
+      staged = img.stage(bytes(`(core/kv/get ${key(i % 10)}) "${"q".repeat(200)}"`));
+      refused = img.x.sxs_submit(req(), 0, staged) === -1 ? i : 0;
+    }
+    expect(refused).toBeGreaterThan(0);
+    const again = req();
+    expect(img.x.sxs_submit(again, 0, staged)).toBe(-1); // still no room, still staged
+    drain(img);
+    expect(img.x.sxs_submit(again, 0, staged)).toBe(0);
+    expect(img.x.sxs_submit(req(), 0, staged)).toBe(-4); // consumed by the success
+    drain(img);
+    expect(latin1(img.results.find(([r]) => r === again)![1])).toBe(`"${"q".repeat(200)}"`);
+  });
+
+  it("10,000 events in one page: the publisher waits for memory, no handler fails, the last one published is seen last", async () => {
+    const img = await RawImage.create({ [Limit.MAX_PAGES]: 1 });
+    const run = (text: string) => {
+      expect(img.x.sxs_submit(img.results.length + 1000, 0, img.stage(bytes(text)))).toBe(0);
+      drain(img);
+      return latin1(img.results.at(-1)![1]);
+    };
+    for (let i = 0; i < 10; i++) expect(run(`(core/kv/set s:${i} ${i})`)).toBe("true");
+    expect(run("(core/event/sub F 9 {(core/kv/set lastseen $data)})")).toBe("true");
+    const pubs = '(core/kv/iterate "s:" 0 10 {(core/kv/iterate "s:" 0 10 {(core/kv/iterate "s:" 0 10 {(core/kv/iterate "s:" 0 10 {(core/event/pub F 9 $key)})})})})';
+    expect(run(pubs)).toBe("true");
+    expect(img.logs.map(latin1)).toEqual([]);
+    expect(run("(core/kv/get lastseen)")).toBe('"s:9"');
+  });
+});
