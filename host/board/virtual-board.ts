@@ -493,19 +493,38 @@ export class VirtualBoard {
           this.die(new ImageError("trap", `sxs_run returned ${status}, which the ABI does not define`));
           return;
         }
-        if (status === 1 || this.backlog.length > 0 || this.kicks !== kicks) {
+        if (status === 1 || this.kicks !== kicks) {
           await yieldToEventLoop();
           continue;
         }
-        // Idle.
-        this.emit("idle");
-        if (this.dead || this.closed) return;
+        if (this.backlog.length > 0) {
+          // idle with requests the image could not take in before it ran: try them now;
+          // when not even the oldest goes in, only time (its timers) can make room
+          const waiting = this.backlog.length;
+          this.flushBacklog();
+          if (this.dead) return;
+          if (this.backlog.length < waiting || this.kicks !== kicks) {
+            await yieldToEventLoop();
+            continue;
+          }
+        } else {
+          // Idle.
+          this.emit("idle");
+          if (this.dead || this.closed) return;
+        }
         let due: number;
         try {
           due = this.image.nextTimer();
         } catch (e) {
           this.die(e);
           return;
+        }
+        if (!(due >= 0) && this.backlog.length > 0) {
+          // nothing runs and no timer is due, yet the image still asks the oldest waiting
+          // request to come back later: nothing will ever make room for it
+          const o = this.backlog.shift()!;
+          this.settleReject(o, new BoardError("out-of-memory", `no room for request ${o.req} (${o.bytes.length} bytes), and nothing running to give memory back`));
+          continue;
         }
         if (!(due >= 0)) {
           // Drained: nothing runnable, nothing queued, no timer.

@@ -4,7 +4,7 @@
 // back, and events wait for memory rather than their handlers failing.
 import { beforeAll, describe, expect, it } from "vitest";
 import { Limit, Stat } from "../../host/image/image.js";
-import { RawImage, bytes, latin1, requireImage } from "./helpers";
+import { RawImage, bytes, latin1, newBoard, requireImage } from "./helpers";
 
 beforeAll(requireImage);
 
@@ -88,6 +88,21 @@ describe("memory backpressure", () => {
     expect(img.x.sxs_submit(req(), 0, staged)).toBe(-4); // consumed by the success
     drain(img);
     expect(latin1(img.results.find(([r]) => r === again)![1])).toBe(`"${"q".repeat(200)}"`);
+  });
+
+  it("on the virtual board, requests that wait for memory behind an await are taken in once its timeout passes", async () => {
+    // the processor is held by an await (virtual clock); the burst cannot all be queued
+    // on a full one-page store, so the board keeps the rest until time makes room
+    const b = await newBoard({ maxPages: 1, flash: false });
+    let n = 0;
+    while ((await b.exec(`(core/kv/set ${key(n)} "val-${String(n).padStart(12, "0")}")`)) === "true") n++;
+    const held = b.exec("(core/expr/await 1 A 1 2000)");
+    const retries = b.queueFullRetries;
+    const big = (i: number) => `(core/kv/get ${key(i)}) "${"w".repeat(1000)}"`;
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => b.exec(big(i))));
+    expect(await held).toBe('@"core/expr/await: timeout"');
+    expect(answers).toEqual(Array.from({ length: 12 }, () => `"${"w".repeat(1000)}"`));
+    expect(b.queueFullRetries).toBeGreaterThan(retries);
   });
 
   it("10,000 events in one page: the publisher waits for memory, no handler fails, the last one published is seen last", async () => {
