@@ -459,7 +459,6 @@ function scan(): bool {
     // An object starts here (or the prefix chain before one): a new child of the
     // enclosing list, unless a prefix chain already counted it. Room first for any one
     // unit but a string's bytes (at most LIST_HEADER).
-    if (cl == CL_OPEN && depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
     if (build && w + LIST_HEADER > cap) {
       if (!growUnits(w + LIST_HEADER, w)) return false;
       u0 = units;
@@ -491,6 +490,7 @@ function scan(): bool {
     // inside must be used before it closes, so nothing of it is kept per level)
     pending = 0;
     if (cl == CL_OPEN) {
+      if (depth + 1 > MAX_DEPTH) return fail(E_TOO_DEEP, p);
       lvSet(lvPos, depth, lp);
       lvSet(lvBase, depth, base);
       depth++;
