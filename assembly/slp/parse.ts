@@ -473,8 +473,7 @@ function scan(): bool {
         }
         store<u32>(ob + (<usize>no << 2), w - lp);
         no++;
-      }
-      if (depth == 0 && !build) formStart = <u32>(p - src);
+      } else if (depth == 0) formStart = <u32>(p - src);
     }
     if (cl == CL_PREFIX) {
       pending++;
