@@ -65,11 +65,17 @@ function noProcessor(t: usize, n: i32): i32 {
     }
     default: {
       // the queue is full, or events wait and hold what is left of the heap: wait for
-      // them to be handled (queued payloads must not take what running tasks need)
+      // them to be handled (queued payloads must not take what running tasks need).
+      // When nothing else can run, a full queue is an error; short memory is not: the
+      // entry goes in if memory allows after all.
+      let victim = false;
       if (queueFull() || (queueLength() > 0 && heapAvailable() < <usize>STORE_RESERVE)) {
-        if (isDeadlockVictim(t)) return failCmd(t, C_PUB, M.QUEUE_FULL);
-        waitForQueueRoom(t);
-        return A_BLOCK;
+        victim = isDeadlockVictim(t);
+        if (!victim) {
+          waitForQueueRoom(t);
+          return A_BLOCK;
+        }
+        if (queueFull()) return failCmd(t, C_PUB, M.QUEUE_FULL);
       }
       let ch = <i32>fX(f);
       let ok = ch == 0
@@ -78,7 +84,7 @@ function noProcessor(t: usize, n: i32): i32 {
       if (!ok) {
         // no memory for the queue to take it: while events wait, handling them gives
         // memory back, so wait as for a full queue
-        if (queueLength() > 0 && !isDeadlockVictim(t)) {
+        if (!victim && queueLength() > 0 && !isDeadlockVictim(t)) {
           waitForQueueRoom(t);
           return A_BLOCK;
         }

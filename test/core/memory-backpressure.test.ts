@@ -4,7 +4,7 @@
 // back, and events wait for memory rather than their handlers failing.
 import { beforeAll, describe, expect, it } from "vitest";
 import { Limit, Stat } from "../../host/image/image.js";
-import { RawImage, bytes, latin1, newBoard, requireImage } from "./helpers";
+import { RawImage, bytes, latin1, newBoard, record, requireImage } from "./helpers";
 
 beforeAll(requireImage);
 
@@ -103,6 +103,22 @@ describe("memory backpressure", () => {
     expect(await held).toBe('@"core/expr/await: timeout"');
     expect(answers).toEqual(Array.from({ length: 12 }, () => `"${"w".repeat(1000)}"`));
     expect(b.queueFullRetries).toBeGreaterThan(retries);
+  });
+
+  it("EXEC code published to the publisher's own processor goes in while memory allows, then out of memory; what went in runs", async () => {
+    // nothing can consume those entries while the publisher runs, so waiting for memory
+    // would never end: the publisher is not kept waiting, it uses what is left
+    const b = await newBoard({ maxPages: 1, flash: false });
+    let n = 0;
+    while ((await b.exec(`(core/kv/set ${key(n)} "val-${String(n).padStart(12, "0")}")`)) === "true") n++;
+    const rec = record(b);
+    const loop = (body: string) => `(core/kv/iterate "key-00000000000" 0 10 {${body}})`;
+    expect(await b.exec(loop(loop(loop('(core/event/pub EXEC 0 {(core/util/log "ran")})'))))).toBe('@"out of memory"');
+    await b.exec("1");
+    expect(rec.logs.length).toBeGreaterThan(20);
+    expect(new Set(rec.logs)).toEqual(new Set(["ran"]));
+    expect(b.stat(Stat.QUEUED)).toBe(0);
+    expect(await b.exec(`(core/kv/get ${key(1)})`)).toBe('"val-000000000001"');
   });
 
   it("10,000 events in one page: the publisher waits for memory, no handler fails, the last one published is seen last", async () => {
