@@ -191,7 +191,7 @@ export function sxs_split(len: i32): usize {
   let e = splitError;
   if (!e) return 0;
   let t = textNew(48);
-  t = printValue(t, e);
+  t = printValue(t, e, -1);
   release(e);
   if (!t) return 0;
   let out = alloc(8 + <usize>textLen(t));
@@ -245,7 +245,7 @@ export function sxs_encode(len: i32): usize {
   let t = textNew(64);
   let out: usize = 0;
   if (load<u8>(<usize>(v >>> 32) + <usize><u32>v) == 0x0a) {
-    t = printValue(t, v);
+    t = printValue(t, v, -1);
     if (t) out = block(t, true);
   } else {
     let buf = <usize>(v >>> 32);
@@ -278,7 +278,7 @@ export function sxs_decode(len: i32): usize {
     let buf = bufAlloc(<u32>len);
     if (buf) {
       memory.copy(buf, staging, len);
-      t = printValue(t, mkv(buf, HEADER));
+      t = printValue(t, mkv(buf, HEADER), -1);
       if (t) out = block(t, false);
       releaseBuf(buf);
     }

@@ -204,7 +204,7 @@ export function evalObj(t: usize, v: Value, ctx: usize, level: i32): i32 {
     if (!cmd) {
       let x = textNew(32);
       x = textMsg(x, M.UNKNOWN_COMMAND);
-      if (head) x = printValue(x, head);
+      if (head) x = printValue(x, head, -1);
       let e: Value = x ? makeString(textPtr(x), textLen(x), true) : 0;
       if (x) textFree(x);
       return setError(t, e);

@@ -253,7 +253,7 @@ function emitResult(req: i32, v: Value): void {
   if (!x) {
     // even the result does not fit: say so in as few bytes as possible
     let y = textNew(24);
-    y = printValue(y, oomError());
+    y = printValue(y, oomError(), -1);
     if (y) { hostResult(req, textPtr(y), textLen(y)); textFree(y); }
     return;
   }

@@ -134,41 +134,38 @@ let tokHash: u32 = 0; // a symbol's hash, computed while scanning it (see hashBy
   let i = p;
   let e = srcEnd;
   let c = <u32>load<u8>(i);
-  // only a digit, a sign or a point can start a number: anything else is a symbol's first byte
-  if (c - 48 < 10 || c == 43 || c == 45 || c == 46) {
-    let neg = false;
-    if (c == 43 || c == 45) { neg = c == 45; i++; }
-    let digits = 0;
-    let v: i64 = 0;
-    while (i < e) {
-      c = <u32>load<u8>(i);
-      if (c - 48 >= 10) break;
-      v = v * 10 + <i64>(c - 48);
-      digits++;
-      i++;
-    }
-    let real = false;
-    let intDigits = digits;
-    if (i < e && load<u8>(i) == 46) {
-      real = true;
-      i++;
-      while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; digits++; }
-    }
-    let number = digits > 0;
-    if (number && i < e && (load<u8>(i) | 32) == 101) {
-      real = true;
-      i++;
-      if (i < e && (load<u8>(i) == 43 || load<u8>(i) == 45)) i++;
-      let ed = 0;
-      while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; ed++; }
-      if (ed == 0) number = false;
-    }
-    if (number && (i >= e || isDelim(<u32>load<u8>(i)))) {
-      tokKind = real ? K_REAL : K_INT;
-      tokExact = !real && intDigits <= 18;
-      tokInt = neg ? -v : v;
-      return i;
-    }
+  let neg = false;
+  if (c == 43 || c == 45) { neg = c == 45; i++; }
+  let digits = 0;
+  let v: i64 = 0;
+  while (i < e) {
+    c = <u32>load<u8>(i);
+    if (c - 48 >= 10) break;
+    v = v * 10 + <i64>(c - 48);
+    digits++;
+    i++;
+  }
+  let real = false;
+  let intDigits = digits;
+  if (i < e && load<u8>(i) == 46) {
+    real = true;
+    i++;
+    while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; digits++; }
+  }
+  let number = digits > 0;
+  if (number && i < e && (load<u8>(i) | 32) == 101) {
+    real = true;
+    i++;
+    if (i < e && (load<u8>(i) == 43 || load<u8>(i) == 45)) i++;
+    let ed = 0;
+    while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; ed++; }
+    if (ed == 0) number = false;
+  }
+  if (number && (i >= e || isDelim(<u32>load<u8>(i)))) {
+    tokKind = real ? K_REAL : K_INT;
+    tokExact = !real && intDigits <= 18;
+    tokInt = neg ? -v : v;
+    return i;
   }
   // a symbol: run to the next delimiter, hashing it on the way (one pass over its bytes)
   let h = i > p ? hashBytes(p, <u32>(i - p)) : FNV_BASIS;

@@ -63,7 +63,7 @@ function printReal(t: usize, x: f64): usize {
  * memory ran out. When `cap` >= 0, stops as soon as the text grows past `cap` bytes (the
  * caller only wanted to know that it is too long).
  */
-export function printValue(t: usize, v: Value, cap: i32 = -1): usize {
+export function printValue(t: usize, v: Value, cap: i32): usize {
   if (!t) return 0;
   let buf = vbuf(v);
   let p = vptr(v);
@@ -125,7 +125,7 @@ export function printRaw(t: usize, v: Value): usize {
   if (!t) return 0;
   let p = vptr(v);
   if (load<u8>(p) == T_STRING) return textBytes(t, p + 5, load<i32>(p, 1));
-  return printValue(t, v);
+  return printValue(t, v, -1);
 }
 
 /** Appends an error's message: the raw text of @"message", else the canonical form of what @ wraps. */
