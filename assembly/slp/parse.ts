@@ -71,18 +71,19 @@ let formStart: u32 = 0;
 
 // What a byte starts (or, inside a bare token, whether it ends it): the pass switches on
 // this class, one table load instead of a chain of comparisons per token.
-const CL_BARE = 0; // a symbol or number byte
-const CL_PREFIX = 1; // ' and @: prefixes where a token starts, ordinary bytes inside one
-const CL_WHITE = 2; // from here on, the bytes that end a bare token
-const CL_COMMENT = 3; // ;
-const CL_STRING = 4; // "
-const CL_OPEN = 5; // ( { [
-const CL_CLOSE = 6; // ) } ]
+const CL_SYMBOL = 0; // a byte that starts a symbol, and no number
+const CL_NUMBER = 1; // 0-9 + - . : what a number starts with (a symbol may, too)
+const CL_PREFIX = 2; // ' and @: prefixes where a token starts, ordinary bytes inside one
+const CL_WHITE = 3; // from here on, the bytes that end a bare token
+const CL_COMMENT = 4; // ;
+const CL_STRING = 5; // "
+const CL_OPEN = 6; // ( { [
+const CL_CLOSE = 7; // ) } ]
 const CLASS = memory.data<u8>([
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  2, 0, 4, 0, 0, 0, 0, 1, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0,
-  1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  3, 0, 5, 0, 0, 0, 0, 2, 6, 7, 0, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 4, 0, 0, 0, 0,
+  2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 7, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 7, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -130,42 +131,46 @@ let tokHash: u32 = 0; // a symbol's hash, computed while scanning it (see hashBy
  * Scans the bare token at p in one pass: finds its end, tells an integer, a real or a
  * symbol apart (SPEC.md section 1's grammar), and accumulates a short integer's value.
  */
-@inline function scanBare(p: usize): usize {
+@inline function scanBare(p: usize, cl: i32): usize {
   let i = p;
   let e = srcEnd;
-  let c = <u32>load<u8>(i);
-  let neg = false;
-  if (c == 43 || c == 45) { neg = c == 45; i++; }
-  let digits = 0;
-  let v: i64 = 0;
-  while (i < e) {
+  let c: u32 = 0;
+  // a symbol is told apart from a number by its first byte's class, where it can be
+  if (cl == CL_NUMBER) {
     c = <u32>load<u8>(i);
-    if (c - 48 >= 10) break;
-    v = v * 10 + <i64>(c - 48);
-    digits++;
-    i++;
-  }
-  let real = false;
-  let intDigits = digits;
-  if (i < e && load<u8>(i) == 46) {
-    real = true;
-    i++;
-    while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; digits++; }
-  }
-  let number = digits > 0;
-  if (number && i < e && (load<u8>(i) | 32) == 101) {
-    real = true;
-    i++;
-    if (i < e && (load<u8>(i) == 43 || load<u8>(i) == 45)) i++;
-    let ed = 0;
-    while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; ed++; }
-    if (ed == 0) number = false;
-  }
-  if (number && (i >= e || isDelim(<u32>load<u8>(i)))) {
-    tokKind = real ? K_REAL : K_INT;
-    tokExact = !real && intDigits <= 18;
-    tokInt = neg ? -v : v;
-    return i;
+    let neg = false;
+    if (c == 43 || c == 45) { neg = c == 45; i++; }
+    let digits = 0;
+    let v: i64 = 0;
+    while (i < e) {
+      c = <u32>load<u8>(i);
+      if (c - 48 >= 10) break;
+      v = v * 10 + <i64>(c - 48);
+      digits++;
+      i++;
+    }
+    let real = false;
+    let intDigits = digits;
+    if (i < e && load<u8>(i) == 46) {
+      real = true;
+      i++;
+      while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; digits++; }
+    }
+    let number = digits > 0;
+    if (number && i < e && (load<u8>(i) | 32) == 101) {
+      real = true;
+      i++;
+      if (i < e && (load<u8>(i) == 43 || load<u8>(i) == 45)) i++;
+      let ed = 0;
+      while (i < e && <u32>load<u8>(i) - 48 < 10) { i++; ed++; }
+      if (ed == 0) number = false;
+    }
+    if (number && (i >= e || isDelim(<u32>load<u8>(i)))) {
+      tokKind = real ? K_REAL : K_INT;
+      tokExact = !real && intDigits <= 18;
+      tokInt = neg ? -v : v;
+      return i;
+    }
   }
   // a symbol: run to the next delimiter, hashing it on the way (one pass over its bytes)
   let h = i > p ? hashBytes(p, <u32>(i - p)) : FNV_BASIS;
@@ -521,7 +526,7 @@ function scan(): bool {
       }
       p = q;
     } else {
-      let e = scanBare(p);
+      let e = scanBare(p, cl);
       let kind = tokKind;
       let u = u0 + <usize>w;
       if (kind == K_INT) {
