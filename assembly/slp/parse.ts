@@ -191,6 +191,7 @@ let strPlain: bool = false; // the string had no escapes: its bytes are its cont
 
 /** Scans the string whose opening quote is at p; returns the position after the closing quote, or 0 on error. */
 function scanString(p: usize, out: usize): usize {
+  let end = srcEnd;
   let open = p;
   p++;
   let n: u32 = 0;
@@ -199,18 +200,18 @@ function scanString(p: usize, out: usize): usize {
     // a run of plain bytes, copied at once
     let run = p;
     let c: u32 = 0;
-    while (p < srcEnd) {
+    while (p < end) {
       c = <u32>load<u8>(p);
       if (c == 34 || c == 92) break;
       p++;
     }
     if (out && p > run) memory.copy(out + n, run, p - run);
     n += <u32>(p - run);
-    if (p >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+    if (p >= end) { fail(E_UNCLOSED_STRING, open); return 0; }
     if (c == 34) { strDecoded = n; return p + 1; }
     // escape
     strPlain = false;
-    if (p + 1 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+    if (p + 1 >= end) { fail(E_UNCLOSED_STRING, open); return 0; }
     let e = <u32>load<u8>(p + 1);
     let b: i32 = -1;
     let adv = 2;
@@ -221,10 +222,10 @@ function scanString(p: usize, out: usize): usize {
     else if (e == 114) b = 13;
     else if (e == 48) b = 0;
     else if (e == 120) {
-      if (p + 2 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+      if (p + 2 >= end) { fail(E_UNCLOSED_STRING, open); return 0; }
       let h = hexVal(<u32>load<u8>(p + 2));
       if (h < 0) { fail(E_INVALID_ESCAPE, p); return 0; }
-      if (p + 3 >= srcEnd) { fail(E_UNCLOSED_STRING, open); return 0; }
+      if (p + 3 >= end) { fail(E_UNCLOSED_STRING, open); return 0; }
       let l = hexVal(<u32>load<u8>(p + 3));
       if (l < 0) { fail(E_INVALID_ESCAPE, p); return 0; }
       b = (h << 4) | l;
