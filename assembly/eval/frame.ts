@@ -4,6 +4,8 @@
 //
 // Frame layout (FRAME_SIZE bytes):
 //   +0 u8 kind   +1 u8 cmd   +2 u16 pc   +4 u32 level
+//   (cmd is also set for the frames that are not calls, 0 for K_SEQ and 13 for K_ONE,
+//   so that the evaluator dispatches on that one byte)
 //   +8 u64 unit (the call list or body being run)
 //   +16 u32 hold (a buffer to release when the frame is popped, or 0)
 //   +20 u32 ctx  +24 u32 idx  +28 u32 x

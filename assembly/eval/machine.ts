@@ -17,7 +17,7 @@ import {
 import { printValue } from "../slp/print";
 import { NIL, oomError, channelSymbol } from "../slp/errors";
 import {
-  K_SEQ, K_CALL, K_ONE, frameInit, fKind, fCmd, fPc, setPc, fLevel, fUnit, fHold, fCtx, fIdx,
+  K_SEQ, K_CALL, K_ONE, frameInit, fCmd, fPc, setPc, fLevel, fUnit, fHold, fCtx, fIdx,
   setIdx, fA, fB, fC, fX, fY, fZ,
 } from "./frame";
 import { ctxLookup, ctxSet, ctxFree, V_RESULT, V_KEY, V_DATA, V_CHANNEL, V_TOPIC } from "./context";
@@ -57,6 +57,8 @@ export const C_SUB = 9;
 export const C_EVAL = 10;
 export const C_AWAIT = 11;
 export const C_LOG = 12;
+/** The command byte of a K_ONE frame (a K_SEQ frame's is 0): stepFrame switches on that byte alone. */
+const C_ONE: u8 = 13;
 
 // The message holding each command's name, by command id (a table: no branches).
 const CMD_NAMES = memory.data<i32>([
@@ -244,7 +246,7 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
     if (hold) releaseBuf(hold);
     return noFrame(t);
   }
-  frameInit(f, K_ONE, 0, level, v, ctx);
+  frameInit(f, K_ONE, C_ONE, level, v, ctx);
   store<u32>(f, <u32>hold, 16);
   return A_CONT;
 }
@@ -283,10 +285,9 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
 // stepFrame, stepSeq, stepOne and popFrame are inlined into runTask, their one caller in
 // the loop: under wasm3 a call costs about as much as a dozen simple instructions.
 @inline function stepFrame(t: usize, f: usize): i32 {
-  let kind = fKind(f);
-  if (kind == K_SEQ) return stepSeq(t, f);
-  if (kind == K_ONE) return stepOne(t, f);
   switch (<i32>fCmd(f)) {
+    case 0: return stepSeq(t, f);
+    case C_ONE: return stepOne(t, f);
     case C_SET: return kv.stepSet(t, f);
     case C_GET: return kv.stepGet(t, f);
     case C_DEL: return kv.stepDel(t, f);
@@ -305,16 +306,14 @@ export function pushOne(t: usize, v: Value, ctx: usize, level: i32, hold: usize)
 /** Pops the top frame, releasing what it holds. */
 @inline function popFrame(t: usize): void {
   let f = topFrame(t);
-  if (fKind(f) == K_CALL) {
-    let cmd = <i32>fCmd(f);
-    if (cmd == C_ITERATE) {
-      free(fY(f)); // the key snapshot
-      ctxFree(fZ(f)); // the step context
-    } else if (cmd == C_LOG) {
-      textFree(fX(f));
-    } else if (cmd == C_AWAIT) {
-      if (fX(f)) waiterRemove(<i32>fX(f) - 1);
-    }
+  let cmd = <i32>fCmd(f); // 0 or C_ONE for the frames that are not calls
+  if (cmd == C_ITERATE) {
+    free(fY(f)); // the key snapshot
+    ctxFree(fZ(f)); // the step context
+  } else if (cmd == C_LOG) {
+    textFree(fX(f));
+  } else if (cmd == C_AWAIT) {
+    if (fX(f)) waiterRemove(<i32>fX(f) - 1);
   }
   release(fA(f));
   release(fB(f));
