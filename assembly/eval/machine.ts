@@ -337,22 +337,20 @@ export function unwind(t: usize): void {
   // used up where totalSteps reaches this call's start plus stepSlice.
   let limit = totalSteps + <u64>stepSlice;
   if (budgetEnd < limit) limit = budgetEnd;
-  // Checked once per slice: only sxs_interrupt sets the flag, between sxs_run calls.
-  // Frames only run out where one is popped.
-  if (tNFrames(t) == 0) return R_DONE;
-  if (tInterrupted(t)) {
+  // only sxs_interrupt sets the flag, between sxs_run calls: checked once per slice
+  if (tNFrames(t) > 0 && tInterrupted(t)) {
     release(takeRet(t));
     unwind(t);
     fail(t, M.INTERRUPTED);
     return R_DONE;
   }
   while (true) {
+    if (tNFrames(t) == 0) return R_DONE;
     if (totalSteps >= limit) return R_YIELD;
     let a = stepFrame(t, topFrame(t));
     if (a == A_CONT) continue;
     if (a == A_RET) {
       popFrame(t);
-      if (tNFrames(t) == 0) return R_DONE;
       continue;
     }
     if (a == A_ERR) {
