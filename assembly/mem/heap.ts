@@ -68,10 +68,14 @@ export function heapUsed(): usize {
 
 /** Bytes the heap could still hand out: free blocks plus memory it may still grow into. */
 export function heapAvailable(): usize {
+  return (heapEnd - heapStart) - usedBytes + growRoom();
+}
+
+/** Bytes linear memory may still grow by past the end marker (up to maxPages). */
+@inline function growRoom(): usize {
   let ceiling = <usize>maxPages * PAGE;
   let end = heapEnd + 4;
-  let grow: usize = ceiling > end ? ceiling - end : 0;
-  return (heapEnd - heapStart) - usedBytes + grow;
+  return ceiling > end ? ceiling - end : 0;
 }
 
 /**
@@ -79,9 +83,7 @@ export function heapAvailable(): usize {
  * (which joins the free block at the end of the heap, if there is one).
  */
 export function heapLargestAvailable(): usize {
-  let ceiling = <usize>maxPages * PAGE;
-  let end = heapEnd + 4;
-  let grow: usize = ceiling > end ? ceiling - end : 0;
+  let grow = growRoom();
   let tail: usize = 0;
   if (!(load<u32>(heapEnd) & PREV_USED)) tail = load<u32>(heapEnd - 4); // the free block before the end marker
   let largest = heapLargestFree();
@@ -91,9 +93,7 @@ export function heapLargestAvailable(): usize {
 
 /** Whether alloc could return a block of n bytes (growing memory if need be); cheap while memory can grow. */
 @inline export function heapHasRoom(n: usize): bool {
-  let ceiling = <usize>maxPages * PAGE;
-  let end = heapEnd + 4;
-  return (ceiling > end && ceiling - end >= n) || heapLargestAvailable() >= n;
+  return growRoom() >= n || heapLargestAvailable() >= n;
 }
 
 /** The largest block alloc could return without growing memory (fragmentation check). */

@@ -649,8 +649,9 @@ describe("store full", () => {
   }, 30_000);
 
   it("a burst of requests on a full store is taken in as memory allows: none fails for lack of memory", async () => {
-    // queued requests hold their parsed text; once less than STORE_RESERVE is free the
-    // image refuses new ones for now (the board runs it and submits them again)
+    // queued requests hold their parsed text; while the processor is busy the image takes
+    // a new one only if STORE_RESERVE stays free in one piece after it, and refuses it for
+    // now otherwise (the board runs it and submits it again)
     const b = await newBoard({ maxPages: 1, flash: false });
     const key = (i: number) => `key-${String(i).padStart(12, "0")}`;
     let n = 0;
