@@ -2,7 +2,8 @@
 // `wasm3` is the Linux build of the firmware (firmware/), the engine the board runs. For
 // run, exec and repl the firmware is started on a pseudo-terminal (`sxs-fw --pty`) and
 // reached over the serial link exactly as a board on --port: the same client, frames and
-// flow control, only the other end is the C firmware.
+// flow control, only the other end is the C firmware. `qemu` is that firmware
+// cross-compiled for a 32-bit RISC-V microcontroller and run by QEMU (qemu-board.ts).
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -11,20 +12,22 @@ import { createInterface } from "node:readline";
 import { defaultImagePath, packageRoot } from "../image/image.js";
 import { flag, intOption, stringOption } from "./args.js";
 import { ExitCode, UsageError, type CliIO, type OptionSpec, type ParsedArgs } from "./command.js";
+import { qemuMissing, startQemuPty } from "./qemu-board.js";
 
 export const ENGINE_OPTION: OptionSpec = {
   name: "engine",
   type: "string",
   valueName: "ENGINE",
-  description: "v8 (the in-process virtual board, default) or wasm3 (the Linux firmware on a pty: npm run build:firmware)",
+  description: "v8 (the in-process virtual board, default), wasm3 (the Linux firmware on a pty) or qemu (the firmware on an emulated RISC-V microcontroller)",
 };
 
-export type Engine = "v8" | "wasm3";
+export type Engine = "v8" | "wasm3" | "qemu";
+export const ENGINES: readonly Engine[] = ["v8", "wasm3", "qemu"];
 
 export function engineOption(args: ParsedArgs): Engine {
   const e = stringOption(args, "engine") ?? "v8";
-  if (e !== "v8" && e !== "wasm3") throw new UsageError(`unknown engine ${e} (v8 or wasm3)`);
-  return e;
+  if (!(ENGINES as readonly string[]).includes(e)) throw new UsageError(`unknown engine ${e} (${ENGINES.join(", ")})`);
+  return e as Engine;
 }
 
 /** The Linux firmware binary, built by `npm run build:firmware`. */
@@ -37,7 +40,8 @@ export function firmwarePath(): string {
  * file, processors, longest input. Options it has no counterpart for are usage errors.
  */
 export function firmwareBoardArgv(args: ParsedArgs, io: CliIO, unsupported: readonly string[]): string[] {
-  for (const o of unsupported) if (args.options[o] !== undefined) throw new UsageError(`--${o} is not supported with --engine wasm3`);
+  const engine = stringOption(args, "engine") ?? "wasm3";
+  for (const o of unsupported) if (args.options[o] !== undefined) throw new UsageError(`--${o} is not supported with --engine ${engine}`);
   const argv: string[] = [];
   const flash = stringOption(args, "flash");
   if (flash !== undefined) argv.push("--flash", resolve(io.cwd, flash));
@@ -109,6 +113,22 @@ export function startFirmwarePty(
   });
 }
 
+/** Why a firmware engine cannot start here (its binary is not built), or undefined. */
+export function firmwareMissing(engine: Exclude<Engine, "v8">): string | undefined {
+  if (engine === "qemu") return qemuMissing();
+  if (!existsSync(firmwarePath())) return `the wasm3 engine needs the Linux firmware at ${firmwarePath()}: run npm run build:firmware`;
+  return undefined;
+}
+
+/** Starts the firmware of a firmware engine behind a pty (see startFirmwarePty). */
+export function startEngineBoard(
+  engine: Exclude<Engine, "v8">,
+  argv: string[],
+  opts: { onStderr?: (chunk: string) => void; onLine?: (line: string) => void } = {},
+): Promise<FirmwareBoard> {
+  return engine === "qemu" ? startQemuPty(argv, opts) : startFirmwarePty(argv, opts);
+}
+
 /** Board options with no counterpart in the firmware's pty mode. */
 const WASM3_UNSUPPORTED = ["max-steps", "safe-mode"];
 /** Options that describe the board and so do not go on to the link (see VIRTUAL_ONLY). */
@@ -116,7 +136,7 @@ const BOARD_ONLY = ["processors", "max-input", "max-steps", "engine", "flash", "
 
 /**
  * Runs a command body on the engine --engine names: with v8 (or --port) as it is; with
- * wasm3, on a fresh firmware process behind a pty, given to the body as --port, with the
+ * wasm3 or qemu, on a fresh firmware process behind a pty, given to the body as --port, with the
  * image's clock `opts.clock` (real by default).
  */
 export async function withEngine(
@@ -125,19 +145,21 @@ export async function withEngine(
   body: (args: ParsedArgs) => Promise<number>,
   opts: { clock?: "real" | "virtual" } = {},
 ): Promise<number> {
-  if (engineOption(args) === "v8") return body(args);
+  const engine = engineOption(args);
+  if (engine === "v8") return body(args);
   if (stringOption(args, "port") !== undefined) throw new UsageError("--engine does not go with --port (the board runs its own engine)");
   if (flag(args, "reset")) throw new UsageError("--reset needs --port");
   const argv = firmwareBoardArgv(args, io, WASM3_UNSUPPORTED);
   // a transcript's clock is virtual (SPEC.md section 8), on the firmware as in process
   if (opts.clock === "virtual") argv.push("--clock", "virtual");
-  if (!existsSync(firmwarePath())) {
-    io.stderr.write(`sxs: the wasm3 engine needs the Linux firmware at ${firmwarePath()}: run npm run build:firmware\n`);
+  const missing = firmwareMissing(engine);
+  if (missing !== undefined) {
+    io.stderr.write(`sxs: ${missing}\n`);
     return ExitCode.BOARD;
   }
   let board: FirmwareBoard;
   try {
-    board = await startFirmwarePty(argv);
+    board = await startEngineBoard(engine, argv);
   } catch (e) {
     io.stderr.write(`sxs: ${(e as Error).message}\n`);
     return ExitCode.BOARD;

@@ -11,7 +11,7 @@ import { buildImage, IMAGE_MAGIC } from "../link/image-header.js";
 import { ABI_VERSION, defaultImagePath, packageRoot } from "../image/image.js";
 import { flag, intOption, stringOption } from "./args.js";
 import { ExitCode, UsageError, type CliCommand, type CliIO, type ParsedArgs } from "./command.js";
-import { firmwareBoardArgv, firmwarePath, startFirmwarePty, type FirmwareBoard } from "./engine.js";
+import { ENGINES, firmwareBoardArgv, firmwareMissing, startEngineBoard, type FirmwareBoard } from "./engine.js";
 import { jsonLine } from "./output.js";
 
 export const sim: CliCommand = {
@@ -27,7 +27,7 @@ export const sim: CliCommand = {
     { name: "link-idle", type: "integer", valueName: "MS", min: 0, max: 2 ** 31 - 1, description: "back to text mode after MS without a frame (default 30000; 0 never)" },
     { name: "clock", type: "string", valueName: "CLOCK", description: "real (default) or virtual: time jumps to the next timer when idle, as in transcripts" },
     { name: "json", type: "boolean", description: "after the path, report boots, sessions and flashing as JSON lines on stdout" },
-    { name: "engine", type: "string", valueName: "ENGINE", description: "v8 (this process, default) or wasm3 (the Linux firmware: npm run build:firmware)" },
+    { name: "engine", type: "string", valueName: "ENGINE", description: "v8 (this process, default), wasm3 (the Linux firmware) or qemu (the firmware on an emulated RISC-V board); npm run build:firmware builds both" },
   ],
   details: [
     "The first line of stdout is the path of the pseudo-terminal to open (/dev/pts/N):",
@@ -46,8 +46,8 @@ export const sim: CliCommand = {
   async run(args, io) {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`);
     const engine = stringOption(args, "engine") ?? "v8";
-    if (engine === "wasm3") return await runFirmwareSim(args, io);
-    if (engine !== "v8") throw new UsageError(`unknown engine ${engine} (v8 or wasm3)`);
+    if (engine === "wasm3" || engine === "qemu") return await runFirmwareSim(engine, args, io);
+    if (engine !== "v8") throw new UsageError(`unknown engine ${engine} (${ENGINES.join(", ")})`);
     const json = flag(args, "json");
     const clock = stringOption(args, "clock") ?? "real";
     if (clock !== "real" && clock !== "virtual") throw new UsageError(`unknown clock ${clock} (real or virtual)`);
@@ -177,14 +177,17 @@ function waitForStop(io: CliIO): Promise<void> {
   });
 }
 
-/** --engine wasm3: the Linux firmware's own pty mode (same first-line contract), relayed. */
-async function runFirmwareSim(args: ParsedArgs, io: CliIO): Promise<number> {
-  const fw = firmwarePath();
-  if (!existsSync(fw)) {
-    io.stderr.write(`sxs sim: --engine wasm3 needs the Linux firmware at ${fw}: run npm run build:firmware\n`);
+/**
+ * --engine wasm3: the Linux firmware's own pty mode (same first-line contract), relayed;
+ * --engine qemu: the firmware on the emulated RISC-V board, QEMU's UART pty relayed.
+ */
+async function runFirmwareSim(engine: "wasm3" | "qemu", args: ParsedArgs, io: CliIO): Promise<number> {
+  const missing = firmwareMissing(engine);
+  if (missing !== undefined) {
+    io.stderr.write(`sxs sim: ${missing}\n`);
     return ExitCode.BOARD;
   }
-  if (flag(args, "json")) throw new UsageError("--json is not supported with --engine wasm3");
+  if (flag(args, "json")) throw new UsageError(`--json is not supported with --engine ${engine}`);
   const argv = firmwareBoardArgv(args, io, ["max-steps", "safe-mode"]);
   const clock = stringOption(args, "clock");
   if (clock !== undefined) {
@@ -195,7 +198,7 @@ async function runFirmwareSim(args: ParsedArgs, io: CliIO): Promise<number> {
   if (idle !== undefined) argv.push("--link-idle", String(idle));
   let board: FirmwareBoard;
   try {
-    board = await startFirmwarePty(argv, { onStderr: (d) => io.stderr.write(d), onLine: (l) => io.stdout.write(l + "\n") });
+    board = await startEngineBoard(engine, argv, { onStderr: (d) => io.stderr.write(d), onLine: (l) => io.stdout.write(l + "\n") });
   } catch (e) {
     io.stderr.write(`sxs sim: ${(e as Error).message}\n`);
     return ExitCode.BOARD;

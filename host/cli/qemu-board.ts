@@ -1,0 +1,123 @@
+// --engine qemu: the firmware cross-compiled for a 32-bit RISC-V microcontroller
+// (firmware/ports/qemu-rv32), run by QEMU's riscv32 `virt` machine with the RAM of a
+// plain ESP32. Its UART is a pseudo-terminal that QEMU creates; the tool reaches it over
+// the serial link exactly as a board on --port. The flash is a host file (semihosting).
+
+import { spawn } from "node:child_process";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { packageRoot } from "../image/image.js";
+import type { FirmwareBoard } from "./engine.js";
+
+export const QEMU_SYSTEM = "qemu-system-riscv32";
+/** QEMU's RAM: code, the board's RAM, the reset-info word and the flash mirror (board_qemu.c). */
+const QEMU_MEMORY = "8M";
+
+/** The cross-compiled firmware, built by `npm run build:firmware` where the toolchain is installed. */
+export function qemuFirmwarePath(): string {
+  return process.env.SXS_QEMU_FIRMWARE ?? join(packageRoot(), "firmware", "target", "qemu-rv32", "sxs-fw.elf");
+}
+
+/** Why the qemu engine cannot start here, or undefined when it can. */
+export function qemuMissing(): string | undefined {
+  if (!existsSync(qemuFirmwarePath()))
+    return `the qemu engine needs the RISC-V firmware at ${qemuFirmwarePath()}: install gcc-riscv64-unknown-elf and picolibc-riscv64-unknown-elf, then run npm run build:firmware`;
+  return undefined;
+}
+
+/** The QEMU command line for the firmware's own arguments (passed through semihosting). */
+export function qemuArgv(elf: string, firmwareArgv: readonly string[]): string[] {
+  const semi = ["enable=on", "target=native"];
+  for (const a of firmwareArgv) {
+    // the guest gets one command line, split at spaces; QEMU's option syntax doubles commas
+    if (/\s/.test(a)) throw new Error(`the qemu engine cannot pass an argument with white space: ${JSON.stringify(a)}`);
+    semi.push(`arg=${a.replace(/,/g, ",,")}`);
+  }
+  return ["-machine", "virt", "-m", QEMU_MEMORY, "-bios", "none", "-nographic", "-monitor", "none", "-serial", "pty",
+    "-kernel", elf, "-semihosting-config", semi.join(",")];
+}
+
+/**
+ * Starts QEMU with the firmware and resolves once its UART's pty is known and held open.
+ * `argv` is the firmware's (firmwareBoardArgv); without --flash a temporary flash file is
+ * used and removed when the board stops. The firmware's own output (e.g. --report lines)
+ * goes to `onStderr`.
+ */
+export function startQemuPty(
+  argv: readonly string[],
+  opts: { onStderr?: (chunk: string) => void; onLine?: (line: string) => void } = {},
+): Promise<FirmwareBoard> {
+  const elf = qemuFirmwarePath();
+  let tempDir: string | undefined;
+  const fwArgv = [...argv];
+  if (!fwArgv.includes("--flash")) {
+    tempDir = mkdtempSync(join(tmpdir(), "sxs-qemu-"));
+    fwArgv.push("--flash", join(tempDir, "flash.bin"));
+  }
+  const cleanup = (): void => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    tempDir = undefined;
+  };
+  let qargv: string[];
+  try {
+    qargv = qemuArgv(elf, fwArgv);
+  } catch (e) {
+    cleanup();
+    return Promise.reject(e as Error);
+  }
+  return new Promise((resolveBoard, reject) => {
+    const child = spawn(QEMU_SYSTEM, qargv, { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    let path: string | undefined;
+    let holder: number | undefined;
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      if (path === undefined) err += d;
+      opts.onStderr?.(d);
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on("close", (code, signal) => {
+        if (holder !== undefined) closeSync(holder);
+        holder = undefined;
+        cleanup();
+        r({ code, signal });
+      }),
+    );
+    const lines = createInterface({ input: child.stdout });
+    const fail = (why: string): void => {
+      if (path === undefined) reject(new Error(`QEMU (${QEMU_SYSTEM}, ${elf}) ${why}${err ? `: ${err.trim()}` : ""}`));
+    };
+    child.on("error", (e) => fail(`cannot start: ${e.message}${(e as NodeJS.ErrnoException).code === "ENOENT" ? " (install qemu-system-misc)" : ""}`));
+    child.on("close", (code, signal) => fail(`exited before serving (${signal ?? `exit ${code}`})`));
+    lines.on("line", (line) => {
+      if (path !== undefined) {
+        opts.onLine?.(line);
+        return;
+      }
+      const m = /char device redirected to (\/dev\/\S+)/.exec(line);
+      if (!m) return;
+      path = m[1]!;
+      try {
+        // keep the terminal's other end open, as a board's UART stays: a tool may close
+        // and reopen the port without QEMU seeing a hang-up (and dropping the line)
+        holder = openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+      } catch (e) {
+        child.kill("SIGKILL");
+        path = undefined;
+        fail(`gave a pty that cannot be opened: ${(e as Error).message}`);
+        return;
+      }
+      resolveBoard({
+        path,
+        exited,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+          await exited;
+          clearTimeout(t);
+        },
+      });
+    });
+  });
+}
