@@ -12,11 +12,16 @@ import { BIN, IMAGE, ROOT, fakeWasm, runCli, tempDir } from "../host/helpers.js"
 import { buildDist } from "./dist.js";
 
 const simExists = existsSync(join(ROOT, "host", "cli", "sim.ts"));
-// The engines behind `sxs sim`: V8 in process, and wasm3 in the Linux firmware (built by
-// npm run build when cargo is there; in CI a missing firmware fails instead of skipping).
+// The engines behind `sxs sim`: V8 in process, wasm3 in the Linux firmware (built by npm
+// run build when cargo is there), and the same firmware on QEMU's emulated RISC-V board
+// (built where gcc-riscv64-unknown-elf is installed). In CI a missing firmware fails
+// instead of skipping.
 const fwBuilt = existsSync(join(ROOT, "firmware", "target", "release", "sxs-fw"));
-const ENGINES = ["v8", ...(fwBuilt || process.env.CI === "true" ? ["wasm3"] : [])] as const;
+const qemuBuilt = existsSync(join(ROOT, "firmware", "target", "qemu-rv32", "sxs-fw.elf"));
+const CI = process.env.CI === "true";
+const ENGINES: readonly string[] = ["v8", ...(fwBuilt || CI ? ["wasm3"] : []), ...(qemuBuilt || CI ? ["qemu"] : [])];
 if (!ENGINES.includes("wasm3")) console.warn("test/client/e2e-sim: the Linux firmware is not built (npm run build:firmware); the wasm3 board is not tested");
+if (!ENGINES.includes("qemu")) console.warn("test/client/e2e-sim: the qemu-rv32 firmware is not built (see firmware/ports/qemu-rv32/README.md); the emulated RISC-V board is not tested");
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -101,7 +106,7 @@ describe.skipIf(!simExists).each(ENGINES)("end to end against `sxs sim --engine 
     await buildDist();
     dir = tempDir("sxs-e2e");
     simHelp = (await runCli(["sim", "--help"])).stdout;
-    sim = await startSim(engine === "v8" ? clockArgs("real") : ["--engine", "wasm3"]);
+    sim = await startSim(engine === "v8" ? clockArgs("real") : ["--engine", engine]);
   }, 120_000);
 
   afterAll(async () => {
@@ -282,14 +287,15 @@ describe.skipIf(!simExists)("run --transcript --port = the in-process transcript
     }, 100_000);
   }
 
-  // the wasm3 board: `sxs run --engine wasm3 --transcript` starts the Linux firmware on a
-  // pty and runs the file over the serial link (the firmware reports live tasks, so idle
-  // is exact and the trailing timer output of await.slp is waited for)
-  if (ENGINES.includes("wasm3"))
+  // the firmware boards: `sxs run --engine wasm3|qemu --transcript` starts the Linux
+  // firmware, or QEMU with the RISC-V build, behind a pty and runs the file over the serial
+  // link (the firmware reports live tasks, so idle is exact and the trailing timer output
+  // of await.slp is waited for)
+  for (const engine of ENGINES.filter((e) => e !== "v8"))
     for (const f of files) {
-      it.concurrent(`--engine wasm3: ${basename(join(f, ".."))}/${basename(f)}`, async () => {
+      it.concurrent(`--engine ${engine}: ${basename(join(f, ".."))}/${basename(f)}`, async () => {
         const want = readFileSync(f.replace(/\.slp$/, ".out"));
-        const r = await runBytes(["run", "--engine", "wasm3", "--transcript", f], 90_000);
+        const r = await runBytes(["run", "--engine", engine, "--transcript", f], 90_000);
         expect(r.stderr.toString()).toBe("");
         expect(r.code).toBe(0);
         expect(r.stdout.toString("latin1")).toBe(want.toString("latin1"));

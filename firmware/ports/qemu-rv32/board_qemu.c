@@ -363,7 +363,9 @@ uint32_t sxs_board_qemu_free_heap(void)
 
 void sxs_board_qemu_paint_stack(void)
 {
-    uint32_t *p = (uint32_t *)(void *)__heap_end;
+    /* not the guard: QEMU keeps a locked PMP region across its reset (a real core
+       clears it), so after a soft reset the guard is already there */
+    uint32_t *p = (uint32_t *)(void *)(__heap_end + STACK_GUARD);
     uint32_t *sp = (uint32_t *)__builtin_frame_address(0) - 64; /* leave this call's frame alone */
     while (p < sp) *p++ = STACK_PAINT;
 }
