@@ -1,0 +1,69 @@
+// The firmware on the emulated RISC-V board (firmware/ports/qemu-rv32: the core and wasm3
+// cross-compiled for rv32imac, run by QEMU in a plain ESP32's RAM, 1 page, 8 KiB wasm3
+// stack). The transcripts and the end-to-end suite run against it in test/client/
+// e2e-sim.test.ts; here: the ESP32 limits over the link, and what the board reports.
+// Built where gcc-riscv64-unknown-elf is installed; in CI a missing build fails.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openBoard } from "../../host/client/board-client.js";
+import { startQemuPty, qemuFirmwarePath } from "../../host/cli/qemu-board.js";
+
+const root = resolve(__dirname, "../..");
+const image = join(root, "build/sxs.wasm");
+const run = existsSync(qemuFirmwarePath()) || process.env.CI === "true";
+if (!run) console.warn("test/firmware/qemu-board: the qemu-rv32 firmware is not built (firmware/ports/qemu-rv32/README.md); skipping");
+
+const key = (i: number) => `key-${String(i).padStart(12, "0")}`;
+
+describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
+  it("the 1,000-entry / 64-subscription workload in one page: the store fills with error values, the board keeps serving", async () => {
+    let report = "";
+    const b = await startQemuPty(["--image", image, "--report"], { onStderr: (d) => (report += d) });
+    const c = await openBoard(b.path, { timeoutMs: 10_000 });
+    try {
+      const sets: string[] = [];
+      for (let i = 0; i < 1000; i++) sets.push(await c.exec(`(core/kv/set ${key(i)} "val-${String(i).padStart(12, "0")}")`));
+      // as under wasm3 on Linux with the ESP32's limits (test/firmware/esp32-limits.test.ts)
+      expect(sets.slice(0, 512).every((a) => a === "true")).toBe(true);
+      expect(sets.slice(512).every((a) => a === '@"core/kv/set: store full"')).toBe(true);
+      const subs: string[] = [];
+      for (let i = 0; i < 64; i++) subs.push(await c.exec(`(core/event/sub $CHANNEL_B ${i} {(core/kv/set seen $data)})`));
+      expect(subs.every((a) => a === "true" || a === '@"core/event/sub: store full"')).toBe(true);
+      expect(await c.exec("(".repeat(5000))).toBe('@"parse: nesting too deep at 64"');
+      expect(await c.exec(`(core/kv/get ${key(1)})`)).toBe('"val-000000000001"');
+      const info = await c.info();
+      expect(info.firmware).toMatch(/qemu-rv32/);
+      expect(info.bootReason).toBe(0); // no crash, no reset on the way
+      expect(info.kvEntries).toBe(512);
+      expect(info.wasmMemory).toBe(65536); // one page: --max-pages 1, as the ESP32 port
+    } finally {
+      await c.close();
+      await b.stop();
+    }
+    // the board's own figures: all of it within the RAM it was linked with
+    const m = [...report.matchAll(/sxs-report ram (\d+) static (\d+) heap-span (\d+) stack-used (\d+)/g)].at(-1);
+    expect(m, report).toBeDefined();
+    const [ram, stat, heap, stack] = m!.slice(1).map(Number) as [number, number, number, number];
+    expect(ram).toBe(299_008);
+    expect(stat + heap + 32_768).toBeLessThanOrEqual(ram);
+    expect(stack).toBeGreaterThan(0);
+    expect(stack).toBeLessThan(32_768);
+  }, 180_000);
+
+  it("a wasm3 stack too small for the image: ERROR over the link, the image restarts, the board answers", async () => {
+    const b = await startQemuPty(["--image", image, "--stack", "2048"]);
+    const d = await openBoard(b.path, { timeoutMs: 10_000 });
+    try {
+      await expect(d.exec("(core/kv/set a 1)")).rejects.toThrow(/INTERNAL: image trapped: .*stack overflow/);
+      expect((await d.info()).imageCrc).toBeGreaterThan(0);
+    } finally {
+      await d.close();
+      await b.stop();
+    }
+  }, 60_000);
+
+  it("refuses arguments it cannot pass to the guest", async () => {
+    await expect(startQemuPty(["--flash", "/tmp/a b.bin"])).rejects.toThrow(/white space/);
+  });
+});
