@@ -151,6 +151,18 @@ int sxs_slot_install(const sxs_flash_ops *f, int slot, const uint8_t *file, uint
     return len ? f->write(f->ctx, p, 0, file, len) : 0;
 }
 
+int sxs_flash_blank(const sxs_flash_ops *f, uint32_t abi)
+{
+    sxs_boot_record r;
+    if (sxs_boot_record_load(f, &r) == 0) return 0;
+    for (int s = 0; s < 2; s++) {
+        sxs_image_header h;
+        uint32_t got;
+        if (sxs_slot_verify(f, s, 0, abi, &h, &got) == SXS_IMG_OK) return 0;
+    }
+    return 1;
+}
+
 /* ---- transfer ---- */
 
 void sxs_xfer_begin(sxs_flash_xfer *x, uint32_t req, int slot, uint32_t size, uint32_t crc)

@@ -65,6 +65,9 @@ sxs_image_err sxs_slot_verify(const sxs_flash_ops *f, int slot, uint32_t file_le
 int sxs_slot_crc(const sxs_flash_ops *f, int slot, uint32_t len, uint32_t *crc);
 /* Write a whole image file into a slot (erasing what it needs). */
 int sxs_slot_install(const sxs_flash_ops *f, int slot, const uint8_t *file, uint32_t len);
+/* 1 when the flash holds neither a boot record nor an image for `abi` in either slot:
+ * a fresh board, which a port gives its default image. */
+int sxs_flash_blank(const sxs_flash_ops *f, uint32_t abi);
 
 /* ---- one image transfer (FLASH_BEGIN / FLASH_DATA / FLASH_COMMIT) ---- */
 

@@ -5,7 +5,7 @@
 // flow control, only the other end is the C firmware. `qemu` is that firmware
 // cross-compiled for a 32-bit RISC-V microcontroller and run by QEMU (qemu-board.ts).
 
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -63,6 +63,20 @@ export interface FirmwareBoard {
   stop(): Promise<void>;
 }
 
+/** The board a child process serves on `path`: stop() is SIGTERM, then SIGKILL after 3 s. */
+export function childBoard(path: string, child: ChildProcess, exited: FirmwareBoard["exited"]): FirmwareBoard {
+  return {
+    path,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
 /**
  * Starts `sxs-fw --pty ARGV` and resolves with the path it prints on its first line.
  * Its stderr goes to `onStderr` (kept for the error message if it fails to start),
@@ -99,16 +113,7 @@ export function startFirmwarePty(
       }
       path = m[1]!;
       if (opts.onLine) lines.on("line", opts.onLine);
-      resolveBoard({
-        path,
-        exited,
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-          const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-          await exited;
-          clearTimeout(t);
-        },
-      });
+      resolveBoard(childBoard(path, child, exited));
     });
   });
 }

@@ -9,11 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { packageRoot } from "../image/image.js";
-import type { FirmwareBoard } from "./engine.js";
+import { childBoard, type FirmwareBoard } from "./engine.js";
 
 export const QEMU_SYSTEM = "qemu-system-riscv32";
 /** QEMU's RAM: code, the board's RAM, the reset-info word and the flash mirror (board_qemu.c). */
 const QEMU_MEMORY = "8M";
+/** From QEMU's start to the firmware's "serving" (it compiles the image first: ~0.3 s here). */
+const QEMU_BOOT_MS = 30_000;
 
 /** The cross-compiled firmware, built by `npm run build:firmware` where the toolchain is installed. */
 export function qemuFirmwarePath(): string {
@@ -40,7 +42,8 @@ export function qemuArgv(elf: string, firmwareArgv: readonly string[]): string[]
 }
 
 /**
- * Starts QEMU with the firmware and resolves once its UART's pty is known and held open.
+ * Starts QEMU with the firmware and resolves once its UART's pty is held open and the
+ * firmware says it is serving; rejects with what the firmware said if it stops first.
  * `argv` is the firmware's (firmwareBoardArgv); without --flash a temporary flash file is
  * used and removed when the board stops. The firmware's own output (e.g. --report lines)
  * goes to `onStderr`.
@@ -72,10 +75,8 @@ export function startQemuPty(
     let err = "";
     let path: string | undefined;
     let holder: number | undefined;
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      if (path === undefined) err += d;
-      opts.onStderr?.(d);
-    });
+    let served = false; // resolved or rejected
+    let timer: NodeJS.Timeout | undefined;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
       child.on("close", (code, signal) => {
         if (holder !== undefined) closeSync(holder);
@@ -84,40 +85,45 @@ export function startQemuPty(
         r({ code, signal });
       }),
     );
-    const lines = createInterface({ input: child.stdout });
     const fail = (why: string): void => {
-      if (path === undefined) reject(new Error(`QEMU (${QEMU_SYSTEM}, ${elf}) ${why}${err ? `: ${err.trim()}` : ""}`));
+      if (served) return;
+      served = true;
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      const said = err.replace(/^qemu-system-riscv32: terminating on signal.*$/m, "").trim();
+      reject(new Error(`QEMU (${QEMU_SYSTEM}, ${elf}) ${why}${said ? `: ${said}` : ""}`));
     };
+    // the firmware's console (semihosting) is QEMU's stderr: its first words are either
+    // "serving" (booted, the link is up) or why it cannot start
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      opts.onStderr?.(d);
+      if (served) return;
+      err += d;
+      if (path !== undefined && /sxs-fw qemu-rv32: serving/.test(err)) {
+        served = true;
+        clearTimeout(timer);
+        err = "";
+        resolveBoard(childBoard(path, child, exited));
+      }
+    });
     child.on("error", (e) => fail(`cannot start: ${e.message}${(e as NodeJS.ErrnoException).code === "ENOENT" ? " (install qemu-system-misc)" : ""}`));
     child.on("close", (code, signal) => fail(`exited before serving (${signal ?? `exit ${code}`})`));
-    lines.on("line", (line) => {
+    timer = setTimeout(() => fail(`did not start serving within ${QEMU_BOOT_MS} ms`), QEMU_BOOT_MS);
+    createInterface({ input: child.stdout }).on("line", (line) => {
       if (path !== undefined) {
         opts.onLine?.(line);
         return;
       }
       const m = /char device redirected to (\/dev\/\S+)/.exec(line);
       if (!m) return;
-      path = m[1]!;
       try {
         // keep the terminal's other end open, as a board's UART stays: a tool may close
         // and reopen the port without QEMU seeing a hang-up (and dropping the line)
-        holder = openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+        holder = openSync(m[1]!, constants.O_RDWR | constants.O_NOCTTY);
+        path = m[1]!;
       } catch (e) {
-        child.kill("SIGKILL");
-        path = undefined;
         fail(`gave a pty that cannot be opened: ${(e as Error).message}`);
-        return;
       }
-      resolveBoard({
-        path,
-        exited,
-        async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-          const t = setTimeout(() => child.kill("SIGKILL"), 3000);
-          await exited;
-          clearTimeout(t);
-        },
-      });
     });
   });
 }

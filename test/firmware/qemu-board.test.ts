@@ -63,6 +63,10 @@ describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
     }
   }, 60_000);
 
+  it("a file that is not an image: the firmware says why, and the launcher reports it", async () => {
+    await expect(startQemuPty(["--image", join(root, "package.json")])).rejects.toThrow(/exited before serving .*bad magic \(not an sxs image\)/);
+  });
+
   it("refuses arguments it cannot pass to the guest", async () => {
     await expect(startQemuPty(["--flash", "/tmp/a b.bin"])).rejects.toThrow(/white space/);
   });

@@ -32,7 +32,6 @@
 
 #define QEMU_WASM3_STACK 8192u /* the ESP32 port's defaults without PSRAM */
 #define QEMU_MAX_PAGES 1
-#define QEMU_IMAGE_CHUNK 4096u
 #define QEMU_STABLE_MS 30000u /* up this long: no longer a crash loop (as on the ESP32) */
 
 typedef struct options {
@@ -82,49 +81,34 @@ static void parse(int argc, char **argv, options *o)
     }
 }
 
-/* The image for a fresh board, read from the host file in chunks and written into slot
- * A (a bare .wasm behind a header built here), as the ESP32 port installs its embedded
- * one: only when the flash holds neither a boot record nor a valid image, and without
- * keeping the file in RAM beside the engine. */
+/* The image for a fresh board, read from the host file and written into slot A (a bare
+ * .wasm behind a header built here), as the ESP32 port installs its embedded one: only
+ * when the flash holds neither a boot record nor a valid image.  The file's RAM is free
+ * again before the engine starts. */
 static void install_image(const char *path)
 {
     const sxs_flash_ops *f = &sxs_board_flash_ops;
-    sxs_boot_record r;
-    if (sxs_boot_record_load(f, &r) == 0) return; /* not a fresh board */
-    for (int s = 0; s < 2; s++) {
-        sxs_image_header h;
-        uint32_t got;
-        if (sxs_slot_verify(f, s, 0, SXS_ABI_VERSION, &h, &got) == SXS_IMG_OK) return;
-    }
+    if (!sxs_flash_blank(f, SXS_ABI_VERSION)) return;
     int fd = sys_semihost_open(path, SH_OPEN_R_B);
     if (fd < 0) fail("cannot open the image", path);
     uint32_t n = (uint32_t)sys_semihost_flen(fd);
-    uint32_t room = f->size(f->ctx, SXS_PART_IMAGE_A);
-    uint8_t *b = n + SXS_IMAGE_HEADER_LEN <= room ? malloc(n) : NULL; /* freed before the engine starts */
-    if (!b || sys_semihost_read(fd, b, n) != 0) fail("cannot read the image (too large?)", path);
+    uint8_t *b = n <= f->size(f->ctx, SXS_PART_IMAGE_A) ? malloc(SXS_IMAGE_HEADER_LEN + n) : NULL;
+    if (!b || sys_semihost_read(fd, b + SXS_IMAGE_HEADER_LEN, n) != 0) fail("cannot read the image (too large?)", path);
     sys_semihost_close(fd);
-    uint8_t hdr[SXS_IMAGE_HEADER_LEN];
-    uint32_t hlen = 0;
-    if (n >= 8 && memcmp(b, sxs_wasm_preamble, 8) == 0) {
-        sxs_image_build_header(SXS_ABI_VERSION, b, n, 0, hdr);
-        hlen = SXS_IMAGE_HEADER_LEN;
-    } else {
-        sxs_image_header h;
-        sxs_image_err e = sxs_image_verify(b, n, SXS_ABI_VERSION, &h);
-        if (e) {
-            char msg[200];
-            sxs_image_message(e, &h, n, SXS_ABI_VERSION, 0, msg, sizeof msg);
-            fail(path, msg);
-        }
+    uint8_t *file = b + SXS_IMAGE_HEADER_LEN;
+    if (n >= 8 && memcmp(file, sxs_wasm_preamble, 8) == 0) {
+        sxs_image_build_header(SXS_ABI_VERSION, file, n, 0, b);
+        file = b;
+        n += SXS_IMAGE_HEADER_LEN;
     }
-    uint32_t er = (hlen + n + SXS_FLASH_SECTOR - 1) / SXS_FLASH_SECTOR * SXS_FLASH_SECTOR;
-    if (f->erase(f->ctx, SXS_PART_IMAGE_A, 0, er) != SXS_FLASH_OK ||
-        (hlen && f->write(f->ctx, SXS_PART_IMAGE_A, 0, hdr, hlen) != SXS_FLASH_OK))
-        fail("cannot write slot A", NULL);
-    for (uint32_t at = 0; at < n; at += QEMU_IMAGE_CHUNK) {
-        uint32_t k = n - at < QEMU_IMAGE_CHUNK ? n - at : QEMU_IMAGE_CHUNK;
-        if (f->write(f->ctx, SXS_PART_IMAGE_A, hlen + at, b + at, k) != SXS_FLASH_OK) fail("cannot write slot A", NULL);
+    sxs_image_header h;
+    sxs_image_err e = sxs_image_verify(file, n, SXS_ABI_VERSION, &h);
+    if (e) {
+        char msg[200];
+        sxs_image_message(e, &h, n, SXS_ABI_VERSION, 0, msg, sizeof msg);
+        fail(path, msg);
     }
+    if (sxs_slot_install(f, 0, file, n) != 0) fail("cannot write slot A", NULL);
     free(b);
 }
 
@@ -160,6 +144,7 @@ int main(int argc, char **argv)
     uint32_t span = 0, deep = 0;
     int stable = 0;
     sxs_fw_boot(&fw, &port, &o.cfg, &ri);
+    sys_semihost_write0("sxs-fw qemu-rv32: serving\n"); /* the launcher waits for this line */
     for (;;) {
         int r = sxs_fw_step(&fw, 1000);
         if (r == SXS_FW_STOP_RESET) sxs_board_reset(&fw.reset_info); /* does not return */

@@ -146,13 +146,7 @@ static void default_image(sxs_fw_config *cfg)
     }
     if (n < 8 || memcmp(b, sxs_wasm_preamble, 8) != 0) return;
     const sxs_flash_ops *f = &sxs_board_flash_ops;
-    sxs_boot_record r;
-    if (sxs_boot_record_load(f, &r) == 0) return; /* not a fresh board */
-    for (int s = 0; s < 2; s++) {
-        sxs_image_header h;
-        uint32_t got;
-        if (sxs_slot_verify(f, s, 0, SXS_ABI_VERSION, &h, &got) == SXS_IMG_OK) return; /* sxs_fw_boot takes it */
-    }
+    if (!sxs_flash_blank(f, SXS_ABI_VERSION)) return; /* not a fresh board, or sxs_fw_boot finds the image */
     uint32_t len = n + SXS_IMAGE_HEADER_LEN;
     if (len > f->size(f->ctx, SXS_PART_IMAGE_A)) return;
     uint8_t hdr[SXS_IMAGE_HEADER_LEN];
