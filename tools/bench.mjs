@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
-  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling,wasm3,link]
+  console.log(`usage: node tools/bench.mjs [--quick] [--json] [--only size,throughput,parse,memory,scaling,wasm3,qemu,link]
 
 Measures the image build/sxs.wasm under V8 and prints each figure with its method and target.
   --quick   shorter runs (CI smoke)
@@ -392,7 +392,29 @@ async function sectionLink() {
   }
 }
 
-const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling, wasm3: sectionWasm3, link: sectionLink };
+async function sectionQemu() {
+  heading("On the emulated RISC-V board (firmware/ports/qemu-rv32, QEMU)");
+  const { qemuMissing } = await import(path.join(root, "dist/host/cli/qemu-board.js"));
+  const missing = qemuMissing();
+  if (missing) {
+    report("qemu", "RAM figures of the RISC-V board", "not measured", "", "", missing);
+    return;
+  }
+  // tools/qemu-measure.mjs runs the transcripts (slow under emulation) and the workload;
+  // the bench runs the workload only: the board's peak is the engine's start either way
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync(process.execPath, [path.join(root, "tools/qemu-measure.mjs"), "--json", "--workload-only"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`qemu-measure failed: ${r.stderr}`);
+  const { max } = JSON.parse(r.stdout);
+  const how = "the board's own --report (static data from the linker, the heap's span from sbrk, the stack painted at boot): node tools/qemu-measure.mjs --workload-only";
+  report("qemu", "RAM of the board", max.ram, "bytes", "", "the linker script (a plain ESP32's free RAM less its UART driver)");
+  report("qemu", "static data", max.static, "bytes", "", how);
+  report("qemu", "heap span (the engine at 1 page, the 1,000-entry workload)", max.heapSpan, "bytes", "", how);
+  report("qemu", "deepest native stack use, of 32,768", max.stackUsed, "bytes", "", how);
+  report("qemu", "RAM the heap never reached", max.ram - max.static - max.heapSpan - 32768, "bytes", "> 0", "RAM - static - heap span - the 32 KiB stack");
+}
+
+const sections = { size: sectionSize, throughput: sectionThroughput, parse: sectionParse, memory: sectionMemory, scaling: sectionScaling, wasm3: sectionWasm3, qemu: sectionQemu, link: sectionLink };
 if (!json) console.log(`sxs bench (${quick ? "quick" : "full"}) — node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, fn] of Object.entries(sections)) {
   if (only && !only.has(name)) continue;

@@ -11,10 +11,11 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  console.log("usage: node tools/qemu-measure.mjs [--json] [DIR...]\n\nRuns DIR/*.slp (default test/transcripts and ../shared/conformance when present) and the\n1,000-entry workload on the qemu-rv32 board with --report, and prints the largest figures.");
+  console.log("usage: node tools/qemu-measure.mjs [--json] [--workload-only] [DIR...]\n\nRuns DIR/*.slp (default test/transcripts and ../shared/conformance when present) and the\n1,000-entry workload on the qemu-rv32 board with --report, and prints the largest figures.\n  --workload-only  the workload alone");
   process.exit(0);
 }
 const json = process.argv.includes("--json");
+const workloadOnly = process.argv.includes("--workload-only");
 const { startQemuPty, qemuMissing } = await import(join(root, "dist/host/cli/qemu-board.js"));
 const { openBoard } = await import(join(root, "dist/host/client/board-client.js"));
 const missing = qemuMissing();
@@ -24,7 +25,7 @@ if (missing) {
 }
 const image = join(root, "build/sxs.wasm");
 const dirs = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-if (dirs.length === 0) dirs.push(join(root, "test/transcripts"), ...[resolve(root, "../shared/conformance")].filter(existsSync));
+if (dirs.length === 0 && !workloadOnly) dirs.push(join(root, "test/transcripts"), ...[resolve(root, "../shared/conformance")].filter(existsSync));
 
 /** Starts a board with --report; `figures()` is the last report (the highs so far). */
 async function board(extra = []) {
