@@ -99,13 +99,16 @@ export function startQemuPty(
       opts.onStderr?.(d);
       if (served) return;
       err += d;
-      if (path !== undefined && /sxs-fw qemu-rv32: serving/.test(err)) {
-        served = true;
-        clearTimeout(timer);
-        err = "";
-        resolveBoard(childBoard(path, child, exited));
-      }
+      maybeServing();
     });
+    // the pty (stdout) and "serving" (stderr) come on two pipes, in either order
+    const maybeServing = (): void => {
+      if (served || path === undefined || !/sxs-fw qemu-rv32: serving/.test(err)) return;
+      served = true;
+      clearTimeout(timer);
+      err = "";
+      resolveBoard(childBoard(path, child, exited));
+    };
     child.on("error", (e) => fail(`cannot start: ${e.message}${(e as NodeJS.ErrnoException).code === "ENOENT" ? " (install qemu-system-misc)" : ""}`));
     child.on("close", (code, signal) => fail(`exited before serving (${signal ?? `exit ${code}`})`));
     timer = setTimeout(() => fail(`did not start serving within ${QEMU_BOOT_MS} ms`), QEMU_BOOT_MS);
@@ -121,6 +124,7 @@ export function startQemuPty(
         // and reopen the port without QEMU seeing a hang-up (and dropping the line)
         holder = openSync(m[1]!, constants.O_RDWR | constants.O_NOCTTY);
         path = m[1]!;
+        maybeServing();
       } catch (e) {
         fail(`gave a pty that cannot be opened: ${(e as Error).message}`);
       }
