@@ -109,18 +109,23 @@ double sxs_board_now_ms(void) { return (double)mtime() / (double)MTIME_PER_MS; }
 
 /* ---- the receive ring, filled by the UART interrupt ------------------------------------ */
 
+/* head and tail count modulo twice the ring (the ring is not a power of two), so that a
+ * full ring and an empty one differ; the interrupt moves head, readers move tail */
 static uint8_t rx_ring[UART_RX_RING];
-static volatile uint32_t rx_head, rx_tail; /* the interrupt moves head, readers move tail */
+static volatile uint32_t rx_head, rx_tail;
+
+static uint32_t ring_next(uint32_t i) { return i + 1 == 2 * UART_RX_RING ? 0 : i + 1; }
+static uint32_t ring_used(void) { return (rx_head + 2 * UART_RX_RING - rx_tail) % (2 * UART_RX_RING); }
 
 static void uart_irq(void)
 {
     while (MMIO8(UART_LSR) & LSR_DR) {
-        if (rx_head - rx_tail == UART_RX_RING) {
+        if (ring_used() == UART_RX_RING) {
             MMIO8(UART_IER) = 0; /* full: the rest waits in QEMU, which stops reading the pty */
             return;
         }
         rx_ring[rx_head % UART_RX_RING] = MMIO8(UART_RBR);
-        rx_head = rx_head + 1;
+        rx_head = ring_next(rx_head);
     }
 }
 
@@ -156,7 +161,7 @@ int sxs_board_serial_read(uint8_t *buf, size_t cap, int32_t timeout_ms)
         uint32_t head = rx_head;
         while (n < cap && rx_tail != head) {
             buf[n++] = rx_ring[rx_tail % UART_RX_RING];
-            rx_tail = rx_tail + 1;
+            rx_tail = ring_next(rx_tail);
         }
         if (n > 0) {
             MMIO8(UART_IER) = 0x01; /* room again (the interrupt may have stopped on a full ring) */
