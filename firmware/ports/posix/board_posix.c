@@ -23,14 +23,6 @@ static sxs_flash_file flash = { -1, 0 };
 static struct timespec t0;
 static int t0_set;
 
-static const struct {
-    uint32_t off, size;
-} parts[SXS_PART_COUNT] = {
-    [SXS_PART_IMAGE_A] = { 0, SXS_POSIX_IMAGE_SLOT_BYTES },
-    [SXS_PART_IMAGE_B] = { SXS_POSIX_IMAGE_SLOT_BYTES, SXS_POSIX_IMAGE_SLOT_BYTES },
-    [SXS_PART_KV] = { 2 * SXS_POSIX_IMAGE_SLOT_BYTES, SXS_POSIX_KV_BYTES },
-    [SXS_PART_BOOT] = { 2 * SXS_POSIX_IMAGE_SLOT_BYTES + SXS_POSIX_KV_BYTES, SXS_POSIX_BOOT_BYTES },
-};
 
 void sxs_board_posix_init(int in, int out, char **argv)
 {
@@ -63,7 +55,7 @@ void sxs_board_posix_close_flash(void) { sxs_flash_file_close(&flash); }
 
 uint32_t sxs_board_posix_partition_offset(int part)
 {
-    return part >= 0 && part < SXS_PART_COUNT ? parts[part].off : 0;
+    return part >= 0 && part < SXS_PART_COUNT ? sxs_layout_offset(part) : 0;
 }
 
 int sxs_board_serial_read(uint8_t *buf, size_t cap, int32_t timeout_ms)
@@ -203,33 +195,33 @@ static int part_ok(sxs_partition part)
 
 static int range_ok(sxs_partition part, uint32_t off, uint32_t len)
 {
-    return part_ok(part) && off <= parts[part].size && len <= parts[part].size - off;
+    return part_ok(part) && off <= sxs_layout_size(part) && len <= sxs_layout_size(part) - off;
 }
 
 uint32_t sxs_board_flash_size(sxs_partition part)
 {
-    return part_ok(part) && flash.fd >= 0 ? parts[part].size : 0;
+    return part_ok(part) && flash.fd >= 0 ? sxs_layout_size(part) : 0;
 }
 
 int sxs_board_flash_read(sxs_partition part, uint32_t off, void *buf, uint32_t len)
 {
     if (flash.fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
-    return sxs_flash_file_read(&flash, parts[part].off + off, buf, len);
+    return sxs_flash_file_read(&flash, sxs_layout_offset(part) + off, buf, len);
 }
 
 int sxs_board_flash_write(sxs_partition part, uint32_t off, const void *buf, uint32_t len)
 {
     if (flash.fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
-    return sxs_flash_file_write(&flash, parts[part].off + off, buf, len);
+    return sxs_flash_file_write(&flash, sxs_layout_offset(part) + off, buf, len);
 }
 
 int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len)
 {
     if (flash.fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
-    return sxs_flash_file_erase(&flash, parts[part].off + off, len);
+    return sxs_flash_file_erase(&flash, sxs_layout_offset(part) + off, len);
 }
 
 /* A view of the flash file: mmap from the page that holds the start (mmap wants a
@@ -246,7 +238,7 @@ const void *sxs_board_flash_map(sxs_partition part, uint32_t off, uint32_t len)
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
         if (maps[i].base) continue;
         long page = sysconf(_SC_PAGESIZE);
-        off_t at = (off_t)parts[part].off + off;
+        off_t at = (off_t)sxs_layout_offset(part) + off;
         off_t from = at - at % (page > 0 ? page : 4096);
         size_t n = (size_t)(at - from) + len;
         void *p = mmap(NULL, n, PROT_READ, MAP_SHARED, flash.fd, from);

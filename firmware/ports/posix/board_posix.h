@@ -2,6 +2,8 @@
 #ifndef SXS_BOARD_POSIX_H
 #define SXS_BOARD_POSIX_H
 
+#include "sxs_flash_layout.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,9 +28,10 @@ void sxs_board_posix_close_flash(void);
 /* Offset of a partition inside the flash file. */
 uint32_t sxs_board_posix_partition_offset(int part);
 
-#define SXS_POSIX_IMAGE_SLOT_BYTES (512u * 1024u)
-#define SXS_POSIX_KV_BYTES (256u * 1024u)
-#define SXS_POSIX_BOOT_BYTES (8u * 1024u) /* the boot record (docs/link.md): two sectors */
-#define SXS_POSIX_FLASH_BYTES (2u * SXS_POSIX_IMAGE_SLOT_BYTES + SXS_POSIX_KV_BYTES + SXS_POSIX_BOOT_BYTES)
+/* the flash file's layout: core/sxs_flash_layout.h, shared with the qemu-rv32 port */
+#define SXS_POSIX_IMAGE_SLOT_BYTES SXS_LAYOUT_IMAGE_SLOT_BYTES
+#define SXS_POSIX_KV_BYTES SXS_LAYOUT_KV_BYTES
+#define SXS_POSIX_BOOT_BYTES SXS_LAYOUT_BOOT_BYTES
+#define SXS_POSIX_FLASH_BYTES SXS_LAYOUT_FLASH_BYTES
 
 #endif

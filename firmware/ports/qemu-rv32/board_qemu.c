@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "sxs_board.h"
+#include "sxs_flash_layout.h"
 #include "sxs_msg.h"
 
 #define MMIO32(a) (*(volatile uint32_t *)(uintptr_t)(a))
@@ -194,15 +195,6 @@ int sxs_board_serial_write(const uint8_t *buf, size_t len)
 
 /* ---- flash ------------------------------------------------------------------------------ */
 
-static const struct {
-    uint32_t off, size;
-} parts[SXS_PART_COUNT] = {
-    [SXS_PART_IMAGE_A] = { 0, SXS_QEMU_IMAGE_SLOT_BYTES },
-    [SXS_PART_IMAGE_B] = { SXS_QEMU_IMAGE_SLOT_BYTES, SXS_QEMU_IMAGE_SLOT_BYTES },
-    [SXS_PART_KV] = { 2 * SXS_QEMU_IMAGE_SLOT_BYTES, SXS_QEMU_KV_BYTES },
-    [SXS_PART_BOOT] = { 2 * SXS_QEMU_IMAGE_SLOT_BYTES + SXS_QEMU_KV_BYTES, SXS_QEMU_BOOT_BYTES },
-};
-
 static int flash_fd = -1;
 #define FLASH ((uint8_t *)(uintptr_t)FLASH_MEM)
 
@@ -219,7 +211,7 @@ int sxs_board_qemu_flash_open(const char *host_path)
     uint32_t have = 0;
     if (fd >= 0) {
         uintptr_t n = sys_semihost_flen(fd);
-        have = n > SXS_QEMU_FLASH_BYTES ? SXS_QEMU_FLASH_BYTES : (uint32_t)n;
+        have = n > SXS_LAYOUT_FLASH_BYTES ? SXS_LAYOUT_FLASH_BYTES : (uint32_t)n;
     } else {
         fd = sys_semihost_open(host_path, SH_OPEN_W_PLUS_B); /* a new, blank one */
         if (fd < 0) return -1;
@@ -229,9 +221,9 @@ int sxs_board_qemu_flash_open(const char *host_path)
         return -1;
     }
     flash_fd = fd;
-    if (have < SXS_QEMU_FLASH_BYTES) { /* a new file, or the part beyond a short one's end: erased */
-        memset(FLASH + have, 0xff, SXS_QEMU_FLASH_BYTES - have);
-        if (write_through(have, SXS_QEMU_FLASH_BYTES - have) != SXS_FLASH_OK) {
+    if (have < SXS_LAYOUT_FLASH_BYTES) { /* a new file, or the part beyond a short one's end: erased */
+        memset(FLASH + have, 0xff, SXS_LAYOUT_FLASH_BYTES - have);
+        if (write_through(have, SXS_LAYOUT_FLASH_BYTES - have) != SXS_FLASH_OK) {
             sys_semihost_close(fd);
             flash_fd = -1;
             return -1;
@@ -242,19 +234,19 @@ int sxs_board_qemu_flash_open(const char *host_path)
 
 static int range_ok(sxs_partition part, uint32_t off, uint32_t len)
 {
-    return part >= 0 && part < SXS_PART_COUNT && off <= parts[part].size && len <= parts[part].size - off;
+    return part >= 0 && part < SXS_PART_COUNT && off <= sxs_layout_size(part) && len <= sxs_layout_size(part) - off;
 }
 
 uint32_t sxs_board_flash_size(sxs_partition part)
 {
-    return flash_fd >= 0 && part >= 0 && part < SXS_PART_COUNT ? parts[part].size : 0;
+    return flash_fd >= 0 && part >= 0 && part < SXS_PART_COUNT ? sxs_layout_size(part) : 0;
 }
 
 int sxs_board_flash_read(sxs_partition part, uint32_t off, void *buf, uint32_t len)
 {
     if (flash_fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
-    memcpy(buf, FLASH + parts[part].off + off, len);
+    memcpy(buf, FLASH + sxs_layout_offset(part) + off, len);
     return SXS_FLASH_OK;
 }
 
@@ -262,12 +254,12 @@ int sxs_board_flash_write(sxs_partition part, uint32_t off, const void *buf, uin
 {
     if (flash_fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
-    uint8_t *to = FLASH + parts[part].off + off;
+    uint8_t *to = FLASH + sxs_layout_offset(part) + off;
     const uint8_t *from = buf;
     for (uint32_t i = 0; i < len; i++) /* a refused write changes nothing */
         if (from[i] & ~to[i]) return SXS_FLASH_ESETBIT;
     for (uint32_t i = 0; i < len; i++) to[i] &= from[i];
-    return write_through(parts[part].off + off, len);
+    return write_through(sxs_layout_offset(part) + off, len);
 }
 
 int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len)
@@ -275,15 +267,15 @@ int sxs_board_flash_erase(sxs_partition part, uint32_t off, uint32_t len)
     if (flash_fd < 0) return SXS_FLASH_ENODEV;
     if (!range_ok(part, off, len)) return SXS_FLASH_EBOUNDS;
     if (off % SXS_FLASH_SECTOR || len % SXS_FLASH_SECTOR) return SXS_FLASH_EALIGN;
-    memset(FLASH + parts[part].off + off, 0xff, len);
-    return write_through(parts[part].off + off, len);
+    memset(FLASH + sxs_layout_offset(part) + off, 0xff, len);
+    return write_through(sxs_layout_offset(part) + off, len);
 }
 
 /* Mapped like an ESP32's flash: the bytes are read in place, no RAM for them. */
 const void *sxs_board_flash_map(sxs_partition part, uint32_t off, uint32_t len)
 {
     if (flash_fd < 0 || !range_ok(part, off, len) || len == 0) return NULL;
-    return FLASH + parts[part].off + off;
+    return FLASH + sxs_layout_offset(part) + off;
 }
 
 void sxs_board_flash_unmap(const void *view) { (void)view; }

@@ -1,17 +1,9 @@
-/* board_qemu.h - set-up calls and limits of the emulated RISC-V board
+/* board_qemu.h - set-up calls and memory figures of the emulated RISC-V board
  * (QEMU's riscv32 `virt` machine; core/sxs_board.h for the rest). */
 #ifndef SXS_BOARD_QEMU_H
 #define SXS_BOARD_QEMU_H
 
 #include <stdint.h>
-
-/* The flash: the ESP32 port's partition sizes (partitions.csv), laid out one after the
- * other in one host file, as the posix port lays out its flash file: a flash file of
- * either port is a flash file of the other. */
-#define SXS_QEMU_IMAGE_SLOT_BYTES (512u * 1024u)
-#define SXS_QEMU_KV_BYTES (256u * 1024u)
-#define SXS_QEMU_BOOT_BYTES (8u * 1024u)
-#define SXS_QEMU_FLASH_BYTES (2u * SXS_QEMU_IMAGE_SLOT_BYTES + SXS_QEMU_KV_BYTES + SXS_QEMU_BOOT_BYTES)
 
 /* Open (or create, erased) the flash file on the host and read it into the board's
  * flash, a region of the emulated address space outside RAM (as an ESP32's flash is
