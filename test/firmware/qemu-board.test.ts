@@ -3,7 +3,9 @@
 // stack). The transcripts and the end-to-end suite run against it in test/client/
 // e2e-sim.test.ts; here: the ESP32 limits over the link, and what the board reports.
 // Built where gcc-riscv64-unknown-elf is installed; in CI a missing build fails.
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openBoard } from "../../host/client/board-client.js";
@@ -66,6 +68,22 @@ describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
   it("a file that is not an image: the firmware says why, and the launcher reports it", async () => {
     await expect(startQemuPty(["--image", join(root, "package.json")])).rejects.toThrow(/exited before serving .*bad magic \(not an sxs image\)/);
   });
+
+  // needs the Linux firmware too (built with cargo; in CI always)
+  const linuxBuilt = existsSync(join(root, "firmware/target/release/sxs-fw")) || process.env.CI === "true";
+  it.skipIf(!linuxBuilt)("a flash file of the Linux firmware is a flash file of the QEMU board (core/sxs_flash_layout.h)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sxs-qemu-flash-"));
+    const sxs = (engine: string, text: string) =>
+      spawnSync(process.execPath, [join(root, "bin/sxs.mjs"), "exec", "--engine", engine, "--flash", join(dir, "flash.bin"), text], { encoding: "utf8" });
+    try {
+      expect(sxs("wasm3", "(core/kv/set shared 42)").stdout).toBe("true\n");
+      expect(sxs("qemu", "(core/kv/get shared)").stdout).toBe("42\n");
+      expect(sxs("qemu", "(core/kv/set back 7)").stdout).toBe("true\n");
+      expect(sxs("wasm3", "(core/kv/get back)").stdout).toBe("7\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("refuses arguments it cannot pass to the guest", async () => {
     await expect(startQemuPty(["--flash", "/tmp/a b.bin"])).rejects.toThrow(/white space/);
