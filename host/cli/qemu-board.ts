@@ -4,9 +4,9 @@
 // the serial link exactly as a board on --port. The flash is a host file (semihosting).
 
 import { spawn } from "node:child_process";
-import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { extname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { packageRoot } from "../image/image.js";
 import { childBoard, type FirmwareBoard } from "./engine.js";
@@ -54,17 +54,26 @@ export function startQemuPty(
 ): Promise<FirmwareBoard> {
   const elf = qemuFirmwarePath();
   let tempDir: string | undefined;
+  const temp = (): string => (tempDir ??= mkdtempSync(join(tmpdir(), "sxs-qemu-")));
   const fwArgv = [...argv];
-  if (!fwArgv.includes("--flash")) {
-    tempDir = mkdtempSync(join(tmpdir(), "sxs-qemu-"));
-    fwArgv.push("--flash", join(tempDir, "flash.bin"));
-  }
+  if (!fwArgv.includes("--flash")) fwArgv.push("--flash", join(temp(), "flash.bin"));
   const cleanup = (): void => {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     tempDir = undefined;
   };
   let qargv: string[];
   try {
+    // The guest's command line is split at spaces: a file path with white space (a clone
+    // in "My Projects") reaches it as a symbolic link in the temporary directory instead.
+    // The firmware opens it through the host, which follows the link (and creates a
+    // missing flash file where the link points).
+    for (let i = 1; i < fwArgv.length; i++) {
+      if ((fwArgv[i - 1] === "--flash" || fwArgv[i - 1] === "--image") && /\s/.test(fwArgv[i]!)) {
+        const link = join(temp(), `${fwArgv[i - 1]!.slice(2)}-${i}${extname(fwArgv[i]!).replace(/\s/g, "")}`);
+        symlinkSync(fwArgv[i]!, link);
+        fwArgv[i] = link;
+      }
+    }
     qargv = qemuArgv(elf, fwArgv);
   } catch (e) {
     cleanup();
