@@ -72,8 +72,20 @@ typedef struct sxs_reset_info {
     uint8_t framed;      /* come back in framed mode and send HELLO unasked */
     uint8_t safe_mode;   /* sxs_limit(LIMIT_SAFE_MODE, 1) before sxs_init */
     uint8_t boot_reason; /* HELLO boot_reason (1: reset asked by the host) */
+    uint8_t hold_image;  /* a crash loop went on in safe mode: do not start the image */
     uint32_t session;    /* the last session number */
 } sxs_reset_info;
+
+/* A crash loop.  A port counts crash resets in a row (native stack overflow, CPU
+ * exception, watchdog) where a reset does not clear them, and forgets them once the
+ * firmware has run stably.  From SXS_CRASHES_SAFE_MODE on, the board boots in safe mode
+ * (no autorun: the boot key may be what crashes).  From SXS_CRASHES_HOLD_IMAGE on, the
+ * image is not started at all (its load, compile or init is what crashes), and the link
+ * serves without it so that a tool can flash another; a new image awaiting its trial is
+ * still started.  Fills `info` for a boot after `crashes` crash resets in a row. */
+#define SXS_CRASHES_SAFE_MODE 3u
+#define SXS_CRASHES_HOLD_IMAGE 5u
+void sxs_reset_info_after_crashes(sxs_reset_info *info, uint32_t crashes, uint32_t session);
 
 /* Restart the firmware from scratch, handing `info` to the next boot; does
  * not return. */

@@ -448,6 +448,16 @@ static int first_record(sxs_fw *fw, sxs_boot_record *rec)
     return 0;
 }
 
+void sxs_reset_info_after_crashes(sxs_reset_info *info, uint32_t crashes, uint32_t session)
+{
+    memset(info, 0, sizeof *info);
+    info->valid = 1;
+    info->boot_reason = SXS_BOOT_CRASH; /* text mode: the host did not ask for this reset */
+    info->session = session;
+    info->safe_mode = crashes >= SXS_CRASHES_SAFE_MODE;
+    info->hold_image = crashes >= SXS_CRASHES_HOLD_IMAGE;
+}
+
 static void boot_image(sxs_fw *fw, uint32_t boot_start)
 {
     const sxs_flash_ops *f = fw->port->flash;
@@ -458,6 +468,12 @@ static void boot_image(sxs_fw *fw, uint32_t boot_start)
     }
     fw->rollback_reason = rec.rollback_reason;
     fw->failed_crc = rec.failed_crc;
+    if (fw->hold_image && rec.state != SXS_BOOT_PENDING) {
+        snprintf(fw->boot_note, sizeof fw->boot_note,
+                 "sxs: image %08x not started: the board crashed %u times in a row starting it; flash another image, or reset to try it again",
+                 (unsigned)rec.active_crc, (unsigned)SXS_CRASHES_HOLD_IMAGE);
+        return;
+    }
     uint8_t reason = 0;
     int rollback = 0;
     uint32_t failed = 0;
@@ -1301,6 +1317,7 @@ void sxs_fw_boot(sxs_fw *fw, const sxs_fw_port *port, const sxs_fw_config *cfg, 
     if (ri && ri->valid) {
         framed = ri->framed;
         fw->safe_mode = ri->safe_mode;
+        fw->hold_image = ri->hold_image;
         fw->boot_reason = ri->boot_reason;
         fw->session = ri->session;
     } else {
@@ -1394,7 +1411,8 @@ static void do_linger(sxs_fw *fw)
         leave_framed(fw);
         return;
     }
-    sxs_reset_info ri = { 1, 1, 0, SXS_BOOT_RESET, fw->session };
+    /* a reset the host asks for (or a commit's) tries the image again, crash loop or not */
+    sxs_reset_info ri = { .valid = 1, .framed = 1, .boot_reason = SXS_BOOT_RESET, .session = fw->session };
     if (what == LINGER_RESET) {
         ri.framed = !(flags & SXS_RESET_TEXT_MODE);
         ri.safe_mode = (flags & SXS_RESET_SAFE_MODE) != 0;

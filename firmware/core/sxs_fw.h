@@ -97,6 +97,7 @@ typedef struct sxs_fw {
 
     /* what HELLO/INFO say */
     uint8_t boot_reason, running_slot, rollback_reason, safe_mode, first_hello;
+    uint8_t hold_image; /* a crash loop in safe mode: the image is not started (sxs_board.h) */
     uint32_t image_crc, failed_crc, session, boot_ms;
     char boot_note[300]; /* the rollback line, if any */
 

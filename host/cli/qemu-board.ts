@@ -46,13 +46,13 @@ export function qemuArgv(elf: string, firmwareArgv: readonly string[]): string[]
  * firmware says it is serving; rejects with what the firmware said if it stops first.
  * `argv` is the firmware's (firmwareBoardArgv); without --flash a temporary flash file is
  * used and removed when the board stops. The firmware's own output (e.g. --report lines)
- * goes to `onStderr`.
+ * goes to `onStderr`. `elf` is another build of the port (e.g. the small-stack one).
  */
 export function startQemuPty(
   argv: readonly string[],
-  opts: { onStderr?: (chunk: string) => void; onLine?: (line: string) => void } = {},
+  opts: { onStderr?: (chunk: string) => void; onLine?: (line: string) => void; elf?: string } = {},
 ): Promise<FirmwareBoard> {
-  const elf = qemuFirmwarePath();
+  const elf = opts.elf ?? qemuFirmwarePath();
   let tempDir: string | undefined;
   const temp = (): string => (tempDir ??= mkdtempSync(join(tmpdir(), "sxs-qemu-")));
   const fwArgv = [...argv];

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openBoard } from "../../host/client/board-client.js";
 import { startQemuPty, qemuFirmwarePath } from "../../host/cli/qemu-board.js";
@@ -61,6 +61,35 @@ describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
       expect((await d.info()).imageCrc).toBeGreaterThan(0);
     } finally {
       await d.close();
+      await b.stop();
+    }
+  }, 60_000);
+
+  // the same objects linked with an 8 KiB native stack (firmware/ports/qemu-rv32/Makefile):
+  // wasm3's compile of the image needs about 13 KB of it
+  it("a native stack overflow: the guard catches it, the crash loop ends without the image, the link serves", async () => {
+    let console = "";
+    const elf = join(dirname(qemuFirmwarePath()), "sxs-fw-stack8k.elf");
+    const b = await startQemuPty(["--image", image], { elf, onStderr: (d) => (console += d) });
+    let c = await openBoard(b.path, { timeoutMs: 10_000 });
+    try {
+      // five crashes in a row (the third and fourth boot in safe mode), then no image
+      const overflows = console.match(/native stack overflow \(mcause 7, .*\): resetting/g) ?? [];
+      expect(overflows.length, console).toBe(5);
+      const info = await c.info();
+      expect(info.bootReason).toBe(4); // crash
+      expect(info.stateFlags & 1).toBe(1); // safe mode
+      await expect(c.exec("(core/kv/set a 1)")).rejects.toThrow(/NO_IMAGE: no image is running/);
+      // a reset the host asks for tries the image again: it crashes once more (and comes
+      // back in text mode, as after any crash), and is held again
+      await c.reset({ timeoutMs: 3_000 }).catch(() => undefined);
+      await c.close();
+      c = await openBoard(b.path, { timeoutMs: 10_000 });
+      expect((console.match(/native stack overflow/g) ?? []).length).toBe(6);
+      expect((await c.info()).bootReason).toBe(4);
+      await expect(c.exec("1")).rejects.toThrow(/NO_IMAGE/);
+    } finally {
+      await c.close();
       await b.stop();
     }
   }, 60_000);

@@ -19,8 +19,9 @@
  *
  * The lowest 256 bytes of the stack are a guard that the PMP makes inaccessible: a
  * native stack overflow faults there, and the fault, like any CPU exception, resets the
- * board with HELLO boot_reason 4 (crash); three crashes in a row boot in safe mode, as
- * on the ESP32.  Traps run on their own stack (trap.S).
+ * board with HELLO boot_reason 4 (crash); three crashes in a row boot in safe mode and
+ * five without starting the image (core/sxs_board.h), as on the ESP32.  Traps run on
+ * their own stack (trap.S).
  *
  * The flash keeps NOR rules here as in the posix port: erase sets whole 4 KiB sectors
  * to 0xFF and a write may only clear bits, so code that would corrupt a real flash
@@ -77,7 +78,6 @@
 #define UART_RX_RING 5632u  /* the ESP32 port's UART receive buffer */
 #define STACK_GUARD 256u    /* bytes at the bottom of the stack that fault */
 #define TRAP_STACK 1024u
-#define CRASH_LOOP 3u       /* crashes in a row that boot in safe mode */
 
 /* picolibc's multilib is plain rv32imac: the CSR instructions need Zicsr named */
 #define CSR_ASM(insn) ".option push\n.option arch, +zicsr\n" insn "\n.option pop"
@@ -318,10 +318,7 @@ static void take_handover(void)
     } else if (RTC->info.valid) {
         taken = RTC->info;
     } else if (RTC->crashes) {
-        taken.valid = 1;
-        taken.boot_reason = SXS_BOOT_CRASH; /* text mode: the host did not ask for this reset */
-        taken.session = (uint32_t)mtime() * 2654435761u;
-        taken.safe_mode = RTC->crashes >= CRASH_LOOP;
+        sxs_reset_info_after_crashes(&taken, RTC->crashes, (uint32_t)mtime() * 2654435761u);
     }
     memset((void *)&RTC->info, 0, sizeof RTC->info); /* consumed: a later crash does not replay it */
     RTC->magic = RTC_MAGIC;

@@ -265,7 +265,6 @@ int sxs_board_serial_write(const uint8_t *buf, size_t len)
 /* ---- reset: what survives esp_restart -------------------------------------- */
 
 #define HANDOVER_MAGIC 0x52535853u /* "SXSR" */
-#define CRASH_LOOP 3u              /* crash resets in a row before safe mode */
 
 typedef struct handover {
     uint32_t magic;
@@ -306,12 +305,10 @@ static void take_handover(void)
         /* docs/link.md HELLO boot_reason 4; text mode (the host did not ask
            for this reset); a fresh random session number.  A crash loop
            (e.g. an autorun that overflows the native stack) ends in safe
-           mode, so that a tool can still reach the board and fix it. */
+           mode, then without the image (core/sxs_board.h), so that a tool
+           can still reach the board and fix it. */
         crashes++;
-        resume.valid = 1;
-        resume.boot_reason = SXS_BOOT_CRASH;
-        resume.session = esp_random();
-        resume.safe_mode = crashes >= CRASH_LOOP;
+        sxs_reset_info_after_crashes(&resume, crashes, esp_random());
     } else {
         crashes = 0; /* power-on, EN pin, brown-out: a fresh start */
     }
