@@ -470,7 +470,7 @@ static void boot_image(sxs_fw *fw, uint32_t boot_start)
     fw->failed_crc = rec.failed_crc;
     if (fw->hold_image && rec.state != SXS_BOOT_PENDING) {
         snprintf(fw->boot_note, sizeof fw->boot_note,
-                 "sxs: image %08x not started: the board crashed %u times in a row starting it; flash another image, or reset to try it again",
+                 "sxs: image %08x not started: the board crashed %u or more times in a row; flash another image, or reset to try it again",
                  (unsigned)rec.active_crc, (unsigned)SXS_CRASHES_HOLD_IMAGE);
         return;
     }
