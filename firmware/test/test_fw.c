@@ -1057,6 +1057,50 @@ static void commit_in_place(void)
     h_free(h);
 }
 
+/* A crash loop, as a port reports it (sxs_reset_info_after_crashes): safe mode from the
+ * third crash in a row, the image not started from the fifth (the link serves, requests
+ * get NO_IMAGE); a new image awaiting its trial is still started, and a RESET from the
+ * host tries the held image again. */
+static void crash_loop(void)
+{
+    H *h = h_with_image();
+    if (!h) return;
+    sxs_reset_info ri;
+    sxs_reset_info_after_crashes(&ri, 2, 77);
+    CHECK(ri.valid && ri.boot_reason == SXS_BOOT_CRASH && !ri.framed && !ri.safe_mode && !ri.hold_image && ri.session == 77);
+    sxs_reset_info_after_crashes(&ri, 4, 77);
+    CHECK(ri.safe_mode && !ri.hold_image);
+    boot(h, &ri);
+    CHECK(h->fw->e && h->fw->safe_mode && h->fw->running_slot == 0);
+    sxs_reset_info_after_crashes(&ri, 5, 78);
+    CHECK(ri.safe_mode && ri.hold_image);
+    h->text.n = 0;
+    boot(h, &ri);
+    CHECK(!h->fw->e && h->fw->running_slot == SXS_SLOT_NONE);
+    CHECK(wait_text(h, "not started: the board crashed 5 or more times in a row", 100));
+    sxs_board_info i;
+    CHECK(info_of(enter(h), &i) && i.boot_reason == SXS_BOOT_CRASH && i.image_crc == 0 &&
+          (i.state_flags & SXS_STATE_SAFE_MODE));
+    exec(h, 5, "1");
+    CHECK(err_code(wait_msg(h, SXS_MSG_ERROR, 5, 1000)) == SXS_ERR_NO_IMAGE);
+    /* the host's RESET tries it again */
+    uint32_t before = h->sessions;
+    uint8_t fl = 0;
+    send(h, SXS_MSG_RESET, 6, &fl, 1);
+    CHECK(info_of(hello_after(h, before, 3000), &i) && i.boot_reason == SXS_BOOT_RESET && i.active_slot == 0 && i.image_crc != 0);
+    exec(h, 7, "(core/kv/set a 1)");
+    CHECK(is_text(wait_msg(h, SXS_MSG_RESULT, 7, 1000), "true"));
+    /* held, but a new image awaits its trial: it is started */
+    sxs_boot_record r;
+    CHECK(sxs_boot_record_load(&h->flash.ops, &r) == 0);
+    r.state = SXS_BOOT_PENDING;
+    r.attempts = 0;
+    sxs_boot_record_store(&h->flash.ops, &r);
+    boot(h, &ri);
+    CHECK(h->fw->e && h->fw->running_slot == 0);
+    h_free(h);
+}
+
 static void memory_budget(void)
 {
     printf("     sizeof(sxs_fw) = %u bytes (receive window %u, retransmit buffer %u, link decode %u + encode %u)\n",
@@ -1079,6 +1123,7 @@ SXS_TESTS(sxs_tests_fw) = {
     { "fw: power cut while the boot counts an attempt", torn_boot_increment },
     { "fw: a mappable flash: the slot is compiled in place, the view given back", mapped_slot },
     { "fw: FLASH_COMMIT checks in place of the running image (one engine's RAM)", commit_in_place },
+    { "fw: a crash loop: safe mode from the third crash, no image from the fifth, RESET tries again", crash_loop },
     { "fw: memory budget", memory_budget },
     SXS_TESTS_END
 };
