@@ -68,14 +68,14 @@ describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
   // the same objects linked with an 8 KiB native stack (firmware/ports/qemu-rv32/Makefile):
   // wasm3's compile of the image needs about 13 KB of it
   it("a native stack overflow: the guard catches it, the crash loop ends without the image, the link serves", async () => {
-    let console = "";
+    let said = "";
     const elf = join(dirname(qemuFirmwarePath()), "sxs-fw-stack8k.elf");
-    const b = await startQemuPty(["--image", image], { elf, onStderr: (d) => (console += d) });
+    const b = await startQemuPty(["--image", image], { elf, onStderr: (d) => (said += d) });
     let c = await openBoard(b.path, { timeoutMs: 10_000 });
     try {
       // five crashes in a row (the third and fourth boot in safe mode), then no image
-      const overflows = console.match(/native stack overflow \(mcause 7, .*\): resetting/g) ?? [];
-      expect(overflows.length, console).toBe(5);
+      const overflows = said.match(/native stack overflow \(mcause 7, .*\): resetting/g) ?? [];
+      expect(overflows.length, said).toBe(5);
       const info = await c.info();
       expect(info.bootReason).toBe(4); // crash
       expect(info.stateFlags & 1).toBe(1); // safe mode
@@ -85,7 +85,7 @@ describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
       await c.reset({ timeoutMs: 3_000 }).catch(() => undefined);
       await c.close();
       c = await openBoard(b.path, { timeoutMs: 10_000 });
-      expect((console.match(/native stack overflow/g) ?? []).length).toBe(6);
+      expect((said.match(/native stack overflow/g) ?? []).length).toBe(6);
       expect((await c.info()).bootReason).toBe(4);
       await expect(c.exec("1")).rejects.toThrow(/NO_IMAGE/);
     } finally {
