@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openBoard } from "../../host/client/board-client.js";
-import { startQemuPty, qemuFirmwarePath } from "../../host/cli/qemu-board.js";
+import { startQemuPty, qemuArgv, qemuFirmwarePath } from "../../host/cli/qemu-board.js";
 
 const root = resolve(__dirname, "../..");
 const image = join(root, "build/sxs.wasm");
@@ -113,6 +113,11 @@ describe.skipIf(!run)("the firmware on QEMU's riscv32 board", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("an argument with white space that is not a file path is still refused (the guest could not get it whole)", () => {
+    expect(() => qemuArgv("fw.elf", ["--image", "/a/b.wasm"])).not.toThrow();
+    expect(() => qemuArgv("fw.elf", ["--processors", "1 2"])).toThrow(/white space/);
+  });
 
   it("file paths with white space reach the guest (whose command line is split at spaces)", () => {
     const dir = mkdtempSync(join(tmpdir(), "sxs qemu paths "));
