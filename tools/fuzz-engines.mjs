@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+// Differential fuzzing of the two engines: the same image must give the same output under
+// V8 (the virtual board, in this process) and under wasm3 (the Linux firmware, sxs-fw).
+//
+// Each round writes a script of generated forms (tools/fuzz-gen.mjs: all twelve commands,
+// errors, events, awaits with their timeouts, evals of stored code, memory hogs, nesting
+// bombs) and runs it as a transcript (SPEC.md section 8: one request per form, virtual
+// clock) on both, with the same random limits: processors, linear memory pages, and on
+// the firmware a wasm3 stack of 8 KiB (the ESP32 without PSRAM) or 64 KiB. The two
+// transcripts must be identical byte for byte: every result, every log line, in the same
+// order. A trap on either side, a firmware that exits non-zero or hangs, is a failure too.
+//
+//   node tools/fuzz-engines.mjs [--seconds N] [--seed S] [--rounds R] [--round R] [--forms N]
+//                               [--image PATH] [--firmware PATH] [--keep DIR] [--verbose]
+//
+// Rounds are deterministic: a failure is replayed with `--seed S --round R`, and its script
+// is kept (in --keep DIR, else the temporary directory) with the firmware command that
+// runs it. Prints one summary line; exits 1 on a difference, 2 on a usage error, 3
+// when the image, the host library or the firmware has not been built.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Gen, latin1, prng } from "./fuzz-gen.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const NAME = "fuzz-engines";
+
+// the transcript's steps per sxs_run call, the same on both sides: a slice cut short by
+// the budget yields, so a different budget could order tasks differently
+const BUDGET = 10000;
+// limits drawn for a round (the ESP32 settings are 1 page and an 8 KiB wasm3 stack)
+const PROCESSORS = [1, 1, 2, 3];
+const PAGES = [1, 1, 2, 4, 256];
+const STACKS = [8192, 65536];
+
+function usage(code) {
+  (code ? console.error : console.log)(`usage: node tools/${NAME}.mjs [--seconds N] [--seed S] [--rounds R] [--round R] [--forms N]
+                               [--image PATH] [--firmware PATH] [--keep DIR] [--verbose]
+
+Runs generated scripts as transcripts under V8 and under wasm3 (sxs-fw) and compares them.
+  --seconds N      stop starting new rounds after N seconds (default 60)
+  --seed S         the seed (default: from the clock; printed in the summary)
+  --rounds R       stop after R rounds
+  --round R        run only round R (to replay a failure)
+  --forms N        at most N forms per script (default 40)
+  --image PATH     the image (default build/sxs.wasm, or $SXS_IMAGE)
+  --firmware PATH  the Linux firmware (default firmware/target/release/sxs-fw, or $SXS_FIRMWARE)
+  --keep DIR       write a failing round's script here (default: the temporary directory)
+  --verbose        one line per round`);
+  process.exit(code);
+}
+
+const opts = {
+  seconds: 60,
+  seed: null,
+  rounds: Infinity,
+  round: null,
+  forms: 40,
+  image: process.env.SXS_IMAGE || join(ROOT, "build", "sxs.wasm"),
+  firmware: process.env.SXS_FIRMWARE || join(ROOT, "firmware", "target", "release", "sxs-fw"),
+  keep: null,
+  verbose: false,
+};
+{
+  const a = process.argv.slice(2);
+  const num = (i) => {
+    const v = Number(a[i]);
+    if (a[i] === undefined || !Number.isFinite(v) || v < 0) {
+      console.error(`${NAME}: ${a[i - 1]} needs a number`);
+      usage(2);
+    }
+    return v;
+  };
+  const str = (i) => {
+    if (a[i] === undefined) {
+      console.error(`${NAME}: ${a[i - 1]} needs a value`);
+      usage(2);
+    }
+    return a[i];
+  };
+  for (let i = 0; i < a.length; i++) {
+    switch (a[i]) {
+      case "--seconds": opts.seconds = num(++i); break;
+      case "--seed": opts.seed = num(++i) >>> 0; break;
+      case "--rounds": opts.rounds = num(++i); break;
+      case "--round": opts.round = num(++i); break;
+      case "--forms": opts.forms = Math.max(1, Math.floor(num(++i))); break;
+      case "--image": opts.image = resolve(str(++i)); break;
+      case "--firmware": opts.firmware = resolve(str(++i)); break;
+      case "--keep": opts.keep = resolve(str(++i)); break;
+      case "--verbose": opts.verbose = true; break;
+      case "--help": case "-h": usage(0); break;
+      default: console.error(`${NAME}: unknown argument ${a[i]}`); usage(2);
+    }
+  }
+  if (opts.seed === null) opts.seed = (Date.now() ^ (process.pid << 16)) >>> 0;
+}
+
+const transcriptJs = join(ROOT, "dist", "host", "board", "transcript.js");
+for (const [what, path, how] of [
+  ["the image", opts.image, "npm run build:image"],
+  ["the host library", transcriptJs, "npm run build:host"],
+  ["the firmware", opts.firmware, "npm run build:firmware"],
+]) {
+  if (!existsSync(path)) {
+    console.error(`${NAME}: ${what} (${path}) is missing: build it with \`${how}\``);
+    process.exit(3);
+  }
+}
+const { runTranscript } = await import(transcriptJs);
+const { VirtualBoard } = await import(join(ROOT, "dist", "host", "board", "virtual-board.js"));
+// A form that does not parse would make the whole script one parse error: the forms are
+// checked with the image's own sxs_split first, and such forms left out.
+const splitter = await VirtualBoard.create({ imagePath: opts.image, flash: false });
+const parses = (text) => !("error" in splitter.splitBytes(latin1(text)));
+
+// ---------------------------------------------------------------------------------------
+// One round
+
+/** The round's script and limits, all from (seed, round). */
+function makeRound(round) {
+  const r = prng((opts.seed ^ Math.imul(round + 1, 0x9e3779b1)) >>> 0);
+  const processors = r.pick(PROCESSORS);
+  const maxPages = r.pick(PAGES);
+  const stack = r.pick(STACKS);
+  const gen = new Gen(r, processors);
+  let script;
+  if (r.chance(0.03)) {
+    // whole requests of the generator, random bytes included: mostly a file that does
+    // not parse, whose transcript is the one parse error line
+    script = Buffer.concat([gen.request(), latin1("\n"), gen.request()]);
+  } else {
+    const forms = [];
+    for (let n = 1 + r.int(opts.forms), tries = 0; forms.length < n && tries < 4 * n; tries++) {
+      const f = gen.form(0);
+      if (parses(f)) forms.push(f);
+    }
+    script = latin1(forms.join(r.pick(["\n", " ", "\n; a comment\n"])) + "\n");
+  }
+  return { processors, maxPages, stack, script };
+}
+
+async function underV8(rd) {
+  const chunks = [];
+  try {
+    await runTranscript(rd.script, (c) => chunks.push(Buffer.from(c)), {
+      processors: rd.processors,
+      maxPages: rd.maxPages,
+      imagePath: opts.image,
+      runBudget: BUDGET,
+    });
+  } catch (e) {
+    chunks.push(latin1(`!! V8 board failed: ${e && e.message ? e.message : e}\n`));
+  }
+  return Buffer.concat(chunks);
+}
+
+function underWasm3(rd, file) {
+  writeFileSync(file, rd.script);
+  const argv = ["--image", opts.image, "--processors", String(rd.processors), "--max-pages", String(rd.maxPages),
+    "--stack", String(rd.stack), "--budget", String(BUDGET), "--transcript", file];
+  const p = spawnSync(opts.firmware, argv, { timeout: 120_000, maxBuffer: 256 << 20 });
+  let out = p.stdout ?? Buffer.alloc(0);
+  if (p.error || p.status !== 0) {
+    const why = p.error ? p.error.message : p.signal ? `killed by ${p.signal}` : `exit ${p.status}`;
+    const err = (p.stderr ?? Buffer.alloc(0)).toString("latin1").trim().split("\n").slice(-3).join(" | ");
+    out = Buffer.concat([out, latin1(`!! sxs-fw failed: ${why}${err ? `: ${err}` : ""}\n`)]);
+  }
+  return out;
+}
+
+/** The first line where a and b differ: [line number, a's line, b's line]. */
+function firstDifference(a, b) {
+  const la = a.toString("latin1").split("\n");
+  const lb = b.toString("latin1").split("\n");
+  for (let i = 0; i < Math.max(la.length, lb.length); i++) {
+    if (la[i] !== lb[i]) return [i + 1, la[i] ?? "(end)", lb[i] ?? "(end)"];
+  }
+  return [0, "", ""];
+}
+
+const clip = (s) => JSON.stringify(s.length > 200 ? s.slice(0, 200) + "…" : s);
+
+// ---------------------------------------------------------------------------------------
+// The campaign
+
+const stats = { rounds: 0, lines: 0, results: 0, errors: 0, logs: 0, bytes: 0 };
+const work = mkdtempSync(join(tmpdir(), "sxs-fuzz-engines-"));
+const t0 = Date.now();
+let failed = null;
+try {
+  const first = opts.round ?? 0;
+  const last = opts.round ?? Infinity;
+  for (let round = first; round <= last && stats.rounds < opts.rounds; round++) {
+    if (opts.round === null && Date.now() - t0 >= opts.seconds * 1000) break;
+    const rd = makeRound(round);
+    const file = join(work, `round-${round}.slp`);
+    const v8 = await underV8(rd);
+    const w3 = underWasm3(rd, file);
+    stats.rounds++;
+    const text = v8.toString("latin1");
+    stats.lines += text.split("\n").length - 1;
+    stats.results += (text.match(/^=> /gm) ?? []).length;
+    stats.errors += (text.match(/^=> @/gm) ?? []).length;
+    stats.logs += (text.match(/^log: /gm) ?? []).length;
+    stats.bytes += v8.length;
+    const trapped = /^!! /m.test(text) || /^!! /m.test(w3.toString("latin1"));
+    if (opts.verbose) {
+      console.log(`round ${round}: ${rd.processors} processors, ${rd.maxPages} pages, stack ${rd.stack}: ${v8.length} bytes ${v8.equals(w3) && !trapped ? "identical" : "DIFFERENT"}`);
+    }
+    if (!v8.equals(w3) || trapped) {
+      const keepDir = opts.keep ?? tmpdir();
+      mkdirSync(keepDir, { recursive: true });
+      const kept = join(keepDir, `sxs-engines-seed${opts.seed}-round${round}.slp`);
+      writeFileSync(kept, rd.script);
+      const [line, a, b] = v8.equals(w3) ? firstDifference(Buffer.alloc(0), w3) : firstDifference(v8, w3);
+      failed = [
+        `${NAME}: FAILED: seed ${opts.seed} round ${round} (${rd.processors} processors, ${rd.maxPages} pages, wasm3 stack ${rd.stack})`,
+        v8.equals(w3) ? `  both transcripts report a failure (line ${line})` : `  transcripts differ at line ${line}`,
+        `  V8:    ${clip(a)}`,
+        `  wasm3: ${clip(b)}`,
+        `  script: ${kept}`,
+        `  replay: node tools/${NAME}.mjs --seed ${opts.seed} --round ${round}`,
+        `          ${opts.firmware} --transcript ${kept} --processors ${rd.processors} --max-pages ${rd.maxPages} --stack ${rd.stack}`,
+      ].join("\n");
+      break;
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  splitter.close();
+}
+
+const secs = ((Date.now() - t0) / 1000).toFixed(1);
+if (failed) {
+  console.error(failed);
+  process.exit(1);
+}
+console.log(
+  `${NAME}: ok: seed ${opts.seed}, ${secs} s, ${stats.rounds} rounds, ` +
+    `${stats.lines} transcript lines (${stats.bytes} bytes) identical under V8 and wasm3 ` +
+    `(${stats.results - stats.errors} values, ${stats.errors} errors, ${stats.logs} log lines), no traps`,
+);
