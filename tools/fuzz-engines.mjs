@@ -1,17 +1,21 @@
 #!/usr/bin/env node
 // Differential fuzzing of the two engines: the same image must give the same output under
-// V8 (the virtual board, in this process) and under wasm3 (the Linux firmware, sxs-fw).
+// V8 (the virtual board, in this process) and under wasm3: the Linux firmware (sxs-fw,
+// 64-bit), or with --engine qemu the firmware on the emulated 32-bit RISC-V board, whose
+// wasm3 is built for a 32-bit target as on the ESP32.
 //
 // Each round writes a script of generated forms (tools/fuzz-gen.mjs: all twelve commands,
 // errors, events, awaits with their timeouts, evals of stored code, memory hogs, nesting
 // bombs) and runs it as a transcript (SPEC.md section 8: one request per form, virtual
 // clock) on both, with the same random limits: processors, linear memory pages, and on
-// the firmware a wasm3 stack of 8 KiB (the ESP32 without PSRAM) or 64 KiB. The two
+// the firmware a wasm3 stack of 8 KiB (the ESP32 without PSRAM) or 64 KiB. The QEMU board
+// has its port's limits (1 page, an 8 KiB wasm3 stack): only processors vary there. The two
 // transcripts must be identical byte for byte: every result, every log line, in the same
 // order. A trap on either side, a firmware that exits non-zero or hangs, is a failure too.
 //
-//   node tools/fuzz-engines.mjs [--seconds N] [--seed S] [--rounds R] [--round R] [--forms N]
-//                               [--image PATH] [--firmware PATH] [--keep DIR] [--verbose]
+//   node tools/fuzz-engines.mjs [--engine wasm3|qemu] [--seconds N] [--seed S] [--rounds R]
+//                               [--round R] [--forms N] [--image PATH] [--firmware PATH]
+//                               [--keep DIR] [--verbose]
 //
 // Rounds are deterministic: a failure is replayed with `--seed S --round R`, and its script
 // is kept (in --keep DIR, else the temporary directory) with the firmware command that
@@ -37,30 +41,35 @@ const PAGES = [1, 1, 2, 4, 256];
 const STACKS = [8192, 65536];
 
 function usage(code) {
-  (code ? console.error : console.log)(`usage: node tools/${NAME}.mjs [--seconds N] [--seed S] [--rounds R] [--round R] [--forms N]
-                               [--image PATH] [--firmware PATH] [--keep DIR] [--verbose]
+  (code ? console.error : console.log)(`usage: node tools/${NAME}.mjs [--engine wasm3|qemu] [--seconds N] [--seed S] [--rounds R]
+                               [--round R] [--forms N] [--image PATH] [--firmware PATH]
+                               [--keep DIR] [--verbose]
 
-Runs generated scripts as transcripts under V8 and under wasm3 (sxs-fw) and compares them.
+Runs generated scripts as transcripts under V8 and under wasm3 and compares them.
+  --engine E       wasm3 (default): the Linux firmware, sxs-fw; qemu: the firmware on the
+                   emulated RISC-V board (32-bit wasm3), through sxs run --engine qemu
   --seconds N      stop starting new rounds after N seconds (default 60)
   --seed S         the seed (default: from the clock; printed in the summary)
   --rounds R       stop after R rounds
   --round R        run only round R (to replay a failure)
   --forms N        at most N forms per script (default 40)
   --image PATH     the image (default build/sxs.wasm, or $SXS_IMAGE)
-  --firmware PATH  the Linux firmware (default firmware/target/release/sxs-fw, or $SXS_FIRMWARE)
+  --firmware PATH  the Linux firmware (default firmware/target/release/sxs-fw, or $SXS_FIRMWARE;
+                   with --engine qemu the ELF, default as sxs run finds it)
   --keep DIR       write a failing round's script here (default: the temporary directory)
   --verbose        one line per round`);
   process.exit(code);
 }
 
 const opts = {
+  engine: "wasm3",
   seconds: 60,
   seed: null,
   rounds: Infinity,
   round: null,
   forms: 40,
   image: process.env.SXS_IMAGE || join(ROOT, "build", "sxs.wasm"),
-  firmware: process.env.SXS_FIRMWARE || join(ROOT, "firmware", "target", "release", "sxs-fw"),
+  firmware: null,
   keep: null,
   verbose: false,
 };
@@ -83,6 +92,7 @@ const opts = {
   };
   for (let i = 0; i < a.length; i++) {
     switch (a[i]) {
+      case "--engine": opts.engine = str(++i); break;
       case "--seconds": opts.seconds = num(++i); break;
       case "--seed": opts.seed = num(++i) >>> 0; break;
       case "--rounds": opts.rounds = num(++i); break;
@@ -96,7 +106,15 @@ const opts = {
       default: console.error(`${NAME}: unknown argument ${a[i]}`); usage(2);
     }
   }
+  if (opts.engine !== "wasm3" && opts.engine !== "qemu") {
+    console.error(`${NAME}: --engine is wasm3 or qemu, not ${opts.engine}`);
+    usage(2);
+  }
   if (opts.seed === null) opts.seed = (Date.now() ^ (process.pid << 16)) >>> 0;
+  opts.firmware ??=
+    opts.engine === "qemu"
+      ? process.env.SXS_QEMU_FIRMWARE || join(ROOT, "firmware", "target", "qemu-rv32", "sxs-fw.elf")
+      : process.env.SXS_FIRMWARE || join(ROOT, "firmware", "target", "release", "sxs-fw");
 }
 
 const transcriptJs = join(ROOT, "dist", "host", "board", "transcript.js");
@@ -104,6 +122,7 @@ for (const [what, path, how] of [
   ["the image", opts.image, "npm run build:image"],
   ["the host library", transcriptJs, "npm run build:host"],
   ["the firmware", opts.firmware, "npm run build:firmware"],
+  ...(opts.engine === "qemu" ? [["the CLI", join(ROOT, "dist", "host", "cli", "main.js"), "npm run build:host"]] : []),
 ]) {
   if (!existsSync(path)) {
     console.error(`${NAME}: ${what} (${path}) is missing: build it with \`${how}\``);
@@ -124,8 +143,13 @@ const parses = (text) => !("error" in splitter.splitBytes(latin1(text)));
 function makeRound(round) {
   const r = prng((opts.seed ^ Math.imul(round + 1, 0x9e3779b1)) >>> 0);
   const processors = r.pick(PROCESSORS);
-  const maxPages = r.pick(PAGES);
-  const stack = r.pick(STACKS);
+  let maxPages = r.pick(PAGES);
+  let stack = r.pick(STACKS);
+  if (opts.engine === "qemu") {
+    // the port's own limits (firmware/ports/qemu-rv32/README.md)
+    maxPages = 1;
+    stack = 8192;
+  }
   const gen = new Gen(r, processors);
   let script;
   if (r.chance(0.03)) {
@@ -158,16 +182,27 @@ async function underV8(rd) {
   return Buffer.concat(chunks);
 }
 
+/** The firmware's command for a round: sxs-fw itself, or the CLI on the QEMU board. */
+function firmwareCommand(rd, file) {
+  if (opts.engine === "qemu") {
+    return [process.execPath, [join(ROOT, "bin", "sxs.mjs"), "run", "--engine", "qemu", "--image", opts.image,
+      "--processors", String(rd.processors), "--transcript", file]];
+  }
+  return [opts.firmware, ["--image", opts.image, "--processors", String(rd.processors), "--max-pages", String(rd.maxPages),
+    "--stack", String(rd.stack), "--budget", String(BUDGET), "--transcript", file]];
+}
+
 function underWasm3(rd, file) {
   writeFileSync(file, rd.script);
-  const argv = ["--image", opts.image, "--processors", String(rd.processors), "--max-pages", String(rd.maxPages),
-    "--stack", String(rd.stack), "--budget", String(BUDGET), "--transcript", file];
-  const p = spawnSync(opts.firmware, argv, { timeout: 120_000, maxBuffer: 256 << 20 });
+  const [cmd, argv] = firmwareCommand(rd, file);
+  const env = opts.engine === "qemu" ? { ...process.env, SXS_QEMU_FIRMWARE: opts.firmware } : process.env;
+  const p = spawnSync(cmd, argv, { timeout: 120_000, maxBuffer: 256 << 20, env });
   let out = p.stdout ?? Buffer.alloc(0);
   if (p.error || p.status !== 0) {
     const why = p.error ? p.error.message : p.signal ? `killed by ${p.signal}` : `exit ${p.status}`;
     const err = (p.stderr ?? Buffer.alloc(0)).toString("latin1").trim().split("\n").slice(-3).join(" | ");
-    out = Buffer.concat([out, latin1(`!! sxs-fw failed: ${why}${err ? `: ${err}` : ""}\n`)]);
+    const who = opts.engine === "qemu" ? "sxs run --engine qemu" : "sxs-fw";
+    out = Buffer.concat([out, latin1(`!! ${who} failed: ${why}${err ? `: ${err}` : ""}\n`)]);
   }
   return out;
 }
@@ -218,13 +253,13 @@ try {
       writeFileSync(kept, rd.script);
       const [line, a, b] = v8.equals(w3) ? firstDifference(Buffer.alloc(0), w3) : firstDifference(v8, w3);
       failed = [
-        `${NAME}: FAILED: seed ${opts.seed} round ${round} (${rd.processors} processors, ${rd.maxPages} pages, wasm3 stack ${rd.stack})`,
+        `${NAME}: FAILED: seed ${opts.seed} round ${round} (${opts.engine}, ${rd.processors} processors, ${rd.maxPages} pages, wasm3 stack ${rd.stack})`,
         v8.equals(w3) ? `  both transcripts report a failure (line ${line})` : `  transcripts differ at line ${line}`,
         `  V8:    ${clip(a)}`,
         `  wasm3: ${clip(b)}`,
         `  script: ${kept}`,
-        `  replay: node tools/${NAME}.mjs --seed ${opts.seed} --round ${round}`,
-        `          ${opts.firmware} --transcript ${kept} --processors ${rd.processors} --max-pages ${rd.maxPages} --stack ${rd.stack}`,
+        `  replay: node tools/${NAME}.mjs --engine ${opts.engine} --seed ${opts.seed} --round ${round}`,
+        `          ${firmwareCommand(rd, kept).flat().join(" ")}`,
       ].join("\n");
       break;
     }
@@ -241,6 +276,6 @@ if (failed) {
 }
 console.log(
   `${NAME}: ok: seed ${opts.seed}, ${secs} s, ${stats.rounds} rounds, ` +
-    `${stats.lines} transcript lines (${stats.bytes} bytes) identical under V8 and wasm3 ` +
+    `${stats.lines} transcript lines (${stats.bytes} bytes) identical under V8 and ${opts.engine === "qemu" ? "wasm3 on QEMU" : "wasm3"} ` +
     `(${stats.results - stats.errors} values, ${stats.errors} errors, ${stats.logs} log lines), no traps`,
 );

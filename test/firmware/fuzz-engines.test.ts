@@ -12,6 +12,7 @@ const root = resolve(__dirname, "../..");
 const fw = join(root, "firmware/target/release/sxs-fw");
 const built = existsSync(fw);
 const mustRun = process.env.CI === "true";
+const qemuBuilt = existsSync(join(root, "firmware/target/qemu-rv32/sxs-fw.elf"));
 const work = mkdtempSync(join(tmpdir(), "sxs-fuzz-engines-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -20,7 +21,7 @@ function tool(args: string[]): Promise<{ code: number; stdout: string; stderr: s
     execFile(
       process.execPath,
       [join(root, "tools", "fuzz-engines.mjs"), ...args],
-      { cwd: root, timeout: 120_000, maxBuffer: 16 << 20, env: { ...process.env, SXS_FIRMWARE: "" } },
+      { cwd: root, timeout: 120_000, maxBuffer: 16 << 20, env: { ...process.env, SXS_FIRMWARE: "", SXS_QEMU_FIRMWARE: "" } },
       (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -55,7 +56,7 @@ describe.skipIf(!built && !mustRun)("tools/fuzz-engines.mjs (V8 against wasm3)",
     const keep = join(work, "kept");
     const r = await tool(["--seed", "5", "--rounds", "40", "--firmware", fake, "--keep", keep]);
     expect(r.code).toBe(1);
-    const m = /^fuzz-engines: FAILED: seed 5 round (\d+) \(\d processors, \d+ pages, wasm3 stack \d+\)\n  transcripts differ at line 3\n  V8: +"=> [^X][^\n]*\n  wasm3: "=> X[^\n]*\n  script: (\S+)\n  replay: node tools\/fuzz-engines\.mjs --seed 5 --round \1\n/.exec(r.stderr);
+    const m = /^fuzz-engines: FAILED: seed 5 round (\d+) \(wasm3, \d processors, \d+ pages, wasm3 stack \d+\)\n  transcripts differ at line 3\n  V8: +"=> [^X][^\n]*\n  wasm3: "=> X[^\n]*\n  script: (\S+)\n  replay: node tools\/fuzz-engines\.mjs --engine wasm3 --seed 5 --round \1\n/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const script = m![2]!;
     expect(script.startsWith(keep)).toBe(true);
@@ -83,9 +84,22 @@ describe.skipIf(!built && !mustRun)("tools/fuzz-engines.mjs (V8 against wasm3)",
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^usage: node tools\/fuzz-engines\.mjs /);
     expect((await tool(["--bogus"])).code).toBe(2);
+    expect((await tool(["--engine", "v8"])).code).toBe(2);
     expect((await tool(["--seconds"])).code).toBe(2);
     const missing = await tool(["--firmware", join(work, "no-such-fw"), "--rounds", "1"]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/the firmware \(.*no-such-fw\) is missing: build it with `npm run build:firmware`/);
   }, 60_000);
+});
+
+describe.skipIf(!qemuBuilt && !mustRun)("tools/fuzz-engines.mjs --engine qemu (V8 against 32-bit wasm3)", () => {
+  it("finds the transcripts of the QEMU board identical to V8's", async () => {
+    const r = await tool(["--engine", "qemu", "--rounds", "8", "--seed", "20261124"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = /^fuzz-engines: ok: seed 20261124, [\d.]+ s, 8 rounds, (\d+) transcript lines \(\d+ bytes\) identical under V8 and wasm3 on QEMU \((\d+) values, (\d+) errors, \d+ log lines\), no traps$/.exec(r.stdout.trim());
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(40);
+    expect(Number(m![2]) + Number(m![3])).toBeGreaterThan(40);
+  }, 120_000);
 });
