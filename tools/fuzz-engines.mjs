@@ -139,6 +139,27 @@ const parses = (text) => !("error" in splitter.splitBytes(latin1(text)));
 // ---------------------------------------------------------------------------------------
 // One round
 
+/** A data list of numbers from random bits: reals (shortest round-trip form) and integers. */
+function numbers(r) {
+  const bits = () => (BigInt(Math.floor(r() * 2 ** 32)) << 32n) | BigInt(Math.floor(r() * 2 ** 32));
+  const f64 = new Float64Array(1);
+  const u64 = new BigUint64Array(f64.buffer);
+  const items = [];
+  for (let n = 1 + r.int(12); n > 0; n--) {
+    if (r.chance(0.5)) {
+      u64[0] = bits();
+      const x = f64[0];
+      items.push(Number.isFinite(x) ? String(x) : r.pick(["0.0", "-0.0", "1e308", "2.2250738585072014e-308"]));
+    } else {
+      const x = BigInt.asIntN(r.pick([8, 16, 32, 33, 53, 64]), bits());
+      items.push(String(x));
+    }
+  }
+  // printed as the form's value, or stored where the generated gets and iterates look
+  const list = `[${items.join(" ")}]`;
+  return r.chance(0.5) ? list : `(core/kv/set k${r.int(10)} ${list})`;
+}
+
 /** The round's script and limits, all from (seed, round). */
 function makeRound(round) {
   const r = prng((opts.seed ^ Math.imul(round + 1, 0x9e3779b1)) >>> 0);
@@ -159,7 +180,7 @@ function makeRound(round) {
   } else {
     const forms = [];
     for (let n = 1 + r.int(opts.forms), tries = 0; forms.length < n && tries < 4 * n; tries++) {
-      const f = gen.form(0);
+      const f = r.chance(0.1) ? numbers(r) : gen.form(0);
       if (parses(f)) forms.push(f);
     }
     script = latin1(forms.join(r.pick(["\n", " ", "\n; a comment\n"])) + "\n");
