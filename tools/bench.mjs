@@ -284,16 +284,29 @@ async function sectionWasm3() {
   const hasTime = fs.existsSync("/usr/bin/time");
   const cmd = hasTime ? "/usr/bin/time" : fw;
   const argv = hasTime ? ["-f", "%M", fw, "--image", imagePath] : ["--image", imagePath];
-  const t0 = performance.now();
-  const r = spawnSync(cmd, argv, { input: fs.readFileSync(file), maxBuffer: 256 << 20 });
-  const sec = (performance.now() - t0) / 1000;
+  // wall clock on a shared VM varies by tens of percent from run to run: the figure is
+  // the median of three runs (one with --quick), each run's rate given in the method
+  const input = fs.readFileSync(file);
+  const runs = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, argv, { input, maxBuffer: 256 << 20 });
+    const sec = (performance.now() - t0) / 1000;
+    const answers = r.stdout.toString().split("\n").filter((l) => l.startsWith("=> ")).length;
+    if (r.status !== 0 || answers !== n + 1) {
+      fs.unlinkSync(file);
+      throw new Error(`firmware run failed: exit ${r.status}, ${answers} answers, ${r.stderr.toString().slice(0, 200)}`);
+    }
+    const kb = hasTime ? Number(r.stderr.toString().trim().split("\n").pop()) : 0;
+    runs.push({ rate: n / sec, kb });
+  }
   fs.unlinkSync(file);
-  const answers = r.stdout.toString().split("\n").filter((l) => l.startsWith("=> ")).length;
-  if (r.status !== 0 || answers !== n + 1) throw new Error(`firmware run failed: exit ${r.status}, ${answers} answers, ${r.stderr.toString().slice(0, 200)}`);
-  report("wasm3", "mixed commands per second under wasm3", Math.round(n / sec), "commands/s", ">= 100,000 commands/s", `sxs-fw (wasm3 0.5.0) text mode fed ${n.toLocaleString("en-US")} lines of the same mixed workload on stdin, one request per line, wall time ${sec.toFixed(2)} s including process start and stdio`);
+  const rates = runs.map((x) => x.rate);
+  const median = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+  const each = rates.map((x) => Math.round(x).toLocaleString("en-US")).join(", ");
+  report("wasm3", "mixed commands per second under wasm3", Math.round(median), "commands/s", ">= 100,000 commands/s", `sxs-fw (wasm3 0.5.0) text mode fed ${n.toLocaleString("en-US")} lines of the same mixed workload on stdin, one request per line, wall time including process start and stdio; ${runs.length > 1 ? `the median of ${runs.length} runs (${each} commands/s)` : "one run"}`);
   if (hasTime) {
-    const kb = Number(r.stderr.toString().trim().split("\n").pop());
-    report("wasm3", "peak native memory of the Linux firmware", kb, "KB (max RSS)", "", "/usr/bin/time -f %M over the run above");
+    report("wasm3", "peak native memory of the Linux firmware", Math.max(...runs.map((x) => x.kb)), "KB (max RSS)", "", `/usr/bin/time -f %M over the run${runs.length > 1 ? "s" : ""} above (the largest)`);
   }
   // time from process start to HELLO: the link on stdio, the ENTER sequence written at
   // once; the clock stops when the HELLO frame has been decoded
