@@ -5,7 +5,7 @@
 import * as M from "../gen/messages";
 import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES, STORE_RESERVE, HANDLER_ROOM } from "../limits";
 import { hostResult, hostLog, hostEvent, hostNow } from "../host";
-import { alloc, free, heapAvailable, heapHasRoom } from "../mem/heap";
+import { alloc, free, heapRoom, heapHasRoom } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
   Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, T_STRING,
@@ -356,7 +356,10 @@ function deliver(e: usize): bool {
     if (subChannel(s) == channel && subTopic(s) == topic) needed++;
   }
   if (needed > 0 && handlerTasks + needed > MAX_HANDLER_TASKS) return false;
-  if (needed > 0 && othersRun() && heapAvailable() < <usize>HANDLER_ROOM * <usize>(handlerTasks + needed)) return false;
+  if (needed > 0 && othersRun()) {
+    let room = <usize>HANDLER_ROOM * <usize>(handlerTasks + needed);
+    if (heapRoom(room, false) < room) return false;
+  }
   let nw = 0;
   for (let i = 0, n = waitersActive() ? MAX_WAITERS : 0; i < n; i++) {
     let w = waiterAt(i);

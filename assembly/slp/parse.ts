@@ -61,6 +61,11 @@ const E_REAL_RANGE = 6;
 const E_NOTHING_TO_QUOTE = 7;
 const E_TOO_DEEP = 8;
 const E_TOO_LARGE = 9;
+// each reason's message, by reason (a table: no chain of branches in cold code)
+const REASON_MSGS = memory.data<i32>([
+  M.INPUT_TOO_LARGE, M.UNCLOSED, M.UNCLOSED_STRING, M.UNEXPECTED, M.INVALID_ESCAPE, M.INTEGER_RANGE,
+  M.REAL_RANGE, M.NOTHING_TO_QUOTE, M.NESTING_TOO_DEEP, M.INPUT_TOO_LARGE,
+]);
 
 // split mode: top-level form ranges
 let splitMode: bool = false;
@@ -596,15 +601,9 @@ function writeSymbols(buf: usize, symtab: u32): void {
 function errorValue(): Value {
   let t = textNew(48);
   t = textMsg(t, M.PARSE_PREFIX);
-  if (errReason == E_UNCLOSED_LIST) { t = textMsg(t, M.UNCLOSED); t = textByte(t, errChar); }
-  else if (errReason == E_UNCLOSED_STRING) t = textMsg(t, M.UNCLOSED_STRING);
-  else if (errReason == E_UNEXPECTED) { t = textMsg(t, M.UNEXPECTED); t = textByte(t, errChar); }
-  else if (errReason == E_INVALID_ESCAPE) t = textMsg(t, M.INVALID_ESCAPE);
-  else if (errReason == E_INT_RANGE) t = textMsg(t, M.INTEGER_RANGE);
-  else if (errReason == E_REAL_RANGE) t = textMsg(t, M.REAL_RANGE);
-  else if (errReason == E_NOTHING_TO_QUOTE) t = textMsg(t, M.NOTHING_TO_QUOTE);
-  else if (errReason == E_TOO_DEEP) t = textMsg(t, M.NESTING_TOO_DEEP);
-  else t = textMsg(t, M.INPUT_TOO_LARGE);
+  t = textMsg(t, load<i32>(<usize>errReason << 2, REASON_MSGS));
+  // the two that name the character found
+  if (errReason == E_UNCLOSED_LIST || errReason == E_UNEXPECTED) t = textByte(t, errChar);
   t = textMsg(t, M.AT);
   t = textInt(t, errAt);
   if (!t) return oomError();

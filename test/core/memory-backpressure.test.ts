@@ -135,4 +135,29 @@ describe("memory backpressure", () => {
     expect(img.logs.map(latin1)).toEqual([]);
     expect(run("(core/kv/get lastseen)")).toBe('"s:9"');
   });
+
+  it("what idle caches hold does not count against the store: a large request, even a refused one, leaves it as much room", async () => {
+    // The staging buffer keeps a request's size until one larger than 64 KiB (and the
+    // parse scratch and print buffers theirs) between uses. Before room was measured with
+    // them counted as free, one 16 KB request cut a 1-page store from 114 values of 300
+    // bytes to 70, and a refused 30 KB one to 32 (the index could not double).
+    const fill = async (before: string | null, name: (i: number) => string): Promise<number> => {
+      const b = await newBoard({ maxPages: 1, flash: false });
+      if (before !== null) await b.exec(before);
+      let n = 0;
+      let r: string;
+      while ((r = await b.exec(`(core/kv/set ${name(n)} "${"v".repeat(300)}")`)) === "true") n++;
+      expect(r).toBe('@"core/kv/set: store full"');
+      // the reserve is still there: a request runs, a read answers
+      expect(await b.exec(`(core/kv/get ${name(n - 1)})`)).toBe(`"${"v".repeat(300)}"`);
+      return n;
+    };
+    for (const name of [key, (i: number) => `k${i}`]) {
+      const fresh = await fill(null, name);
+      expect(fresh).toBeGreaterThan(100);
+      expect(await fill(`(core/util/log "${"x".repeat(16000)}") 1`, name)).toBe(fresh);
+      expect(await fill(`"${"x".repeat(30000)}"`, name)).toBe(fresh); // input too large: refused, but staged
+      expect(await fill(`'(${"(a b) ".repeat(2000)})`, name)).toBe(fresh); // a large parse scratch
+    }
+  });
 });
