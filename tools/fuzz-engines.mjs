@@ -129,7 +129,7 @@ for (const [what, path, how] of [
     process.exit(3);
   }
 }
-const { runTranscript } = await import(transcriptJs);
+const { runTranscript, transcriptOn } = await import(transcriptJs);
 const { VirtualBoard } = await import(join(ROOT, "dist", "host", "board", "virtual-board.js"));
 // A form that does not parse would make the whole script one parse error: the forms are
 // checked with the image's own sxs_split first, and such forms left out.
@@ -190,13 +190,22 @@ function makeRound(round) {
 
 async function underV8(rd) {
   const chunks = [];
+  const write = (c) => chunks.push(Buffer.from(c));
+  const limits = { processors: rd.processors, maxPages: rd.maxPages, imagePath: opts.image, runBudget: BUDGET };
   try {
-    await runTranscript(rd.script, (c) => chunks.push(Buffer.from(c)), {
-      processors: rd.processors,
-      maxPages: rd.maxPages,
-      imagePath: opts.image,
-      runBudget: BUDGET,
-    });
+    if (opts.engine === "qemu") {
+      // as sxs run --engine qemu does: the forms are cut by a local image, and only
+      // they reach the board (sxs-fw --transcript, like runTranscript, cuts them in the
+      // board's own image, the whole file staged there)
+      const board = await VirtualBoard.create({ ...limits, clock: "virtual" });
+      try {
+        await transcriptOn(board, rd.script, write, splitter);
+      } finally {
+        board.close();
+      }
+    } else {
+      await runTranscript(rd.script, write, limits);
+    }
   } catch (e) {
     chunks.push(latin1(`!! V8 board failed: ${e && e.message ? e.message : e}\n`));
   }

@@ -33,8 +33,18 @@ export async function runTranscript(
   }
 }
 
-/** Like runTranscript, on a board the caller made (it should have a virtual clock). */
-export async function transcriptOn(board: VirtualBoard, bytes: Uint8Array, write: (chunk: Uint8Array) => void): Promise<void> {
+/**
+ * Like runTranscript, on a board the caller made (it should have a virtual clock). The
+ * forms are cut by `splitter`, by default the board itself; the runner over the link
+ * cuts them with a local image instead (host/client/transcript.ts), so that the board's
+ * memory never holds the whole file: a splitter apart gives the same memory picture.
+ */
+export async function transcriptOn(
+  board: VirtualBoard,
+  bytes: Uint8Array,
+  write: (chunk: Uint8Array) => void,
+  splitter: VirtualBoard = board,
+): Promise<void> {
   const line = (prefix: Uint8Array, body: Uint8Array): void => {
     const out = new Uint8Array(prefix.length + body.length + 1);
     out.set(prefix, 0);
@@ -42,7 +52,7 @@ export async function transcriptOn(board: VirtualBoard, bytes: Uint8Array, write
     out.set(LF, prefix.length + body.length);
     write(out);
   };
-  const split = board.splitBytes(bytes);
+  const split = splitter.splitBytes(bytes);
   if ("error" in split) {
     line(RESULT, toBytes(split.error));
     return;
