@@ -5,7 +5,7 @@
 import * as M from "./gen/messages";
 import { heapInit, heapSetReclaimer, heapUsed, heapReserved, heapLargestFree, alloc, free } from "./mem/heap";
 import { textNew, textPtr, textLen, textFree, textMsg } from "./mem/text";
-import { MAX_PROCESSORS, MAX_SOURCE } from "./limits";
+import { MAX_PROCESSORS, MAX_SOURCE, KEEP_IDLE } from "./limits";
 import { initConstants } from "./slp/errors";
 import { split, splitError, releaseIdleScratch } from "./slp/parse";
 import { printValue } from "./slp/print";
@@ -140,7 +140,7 @@ function staged(len: i32): bool {
 /** Gives back a large staging buffer once a request has been taken in; the text is consumed either way. */
 function shrinkStaging(): void {
   stagingFor = -1;
-  if (stagingCap > 65536) {
+  if (stagingCap > <usize>KEEP_IDLE) {
     free(staging);
     staging = 0;
     stagingCap = 0;
@@ -152,7 +152,11 @@ export function sxs_submit(req: i32, proc: i32, len: i32): i32 {
   if (req <= 0) return -4;
   // A request too large to stage is never read: parse() answers `input too large`
   // from its length alone.
-  if (len > maxInput) return submit(req, proc, 0, len);
+  if (len > maxInput) {
+    let r = submit(req, proc, 0, len);
+    if (r != -1) shrinkStaging();
+    return r;
+  }
   if (!staged(len)) {
     // no memory to stage the text: come back after running if that can free some
     if (len == stagingShort) return hasWork() ? -1 : -3;

@@ -52,5 +52,13 @@ export const HANDLER_ROOM: i32 = 2048;
  * request, not the file its forms come from.
  */
 export const MAX_SOURCE: i32 = 1 << 20;
+/**
+ * Buffers kept between requests only to be reused (the staging buffer, each array of the
+ * parse scratch, the text a result is printed into) are kept up to this many bytes each;
+ * a larger one is given back as soon as its use ends. Store writes count what is kept as
+ * in use (STORE_RESERVE is measured beside it), so this bounds how much smaller one large
+ * request can leave the store: a few KiB, where a 16 KB request used to take 16 KB.
+ */
+export const KEEP_IDLE: u32 = 1024;
 /** Flash erase unit of the K/V partition (docs/abi.md). */
 export const FLASH_SECTOR: u32 = 4096;

@@ -2,7 +2,7 @@
 
 import * as M from "../gen/messages";
 import { MAX_KEY, MAX_VALUE, STORE_RESERVE } from "../limits";
-import { heapLargestAvailable, heapRoom } from "../mem/heap";
+import { heapLargestAvailable } from "../mem/heap";
 import { textNew, textLen, textClear, textFree, bytesEqMsg } from "../mem/text";
 import {
   Value, vtag, vbuf, retain, release, listCount, listChild, textOf, textOfLen, textLenOf, isInt, intOf,
@@ -11,7 +11,7 @@ import {
 } from "../slp/format";
 import { printValue } from "../slp/print";
 import { copyValue } from "../slp/value";
-import { kvPut, kvDel, kvIndexGrowth, KV_FULL } from "../kv/store";
+import { kvPut, kvDel, KV_FULL } from "../kv/store";
 import { logSet, logRepair } from "../kv/log";
 import { fUnit, fCtx, fLevel, setPc, setA } from "./frame";
 import { A_CONT, A_ERR, evalObj, failCmd, takeRet } from "./machine";
@@ -102,8 +102,7 @@ export function takeChannel(t: usize): i32 {
 
 /** True when `need` more bytes can go to the store and STORE_RESERVE contiguous bytes remain. */
 export function storeRoom(need: usize): bool {
-  let want = <usize>STORE_RESERVE + need;
-  return heapRoom(want, true) >= want;
+  return heapLargestAvailable() >= <usize>STORE_RESERVE + need;
 }
 
 /** A text kept for measuring canonical lengths (MAX_VALUE). */
@@ -171,8 +170,8 @@ export function storeValue(t: usize, cmd: i32, k: Value, v: Value): i32 {
   // contiguous bytes must remain for requests (a reserve in fragments serves nobody).
   // Short of that, the write may still go into holes deleted keys left: it is made, and
   // undone when it took the largest block below the reserve (checked below).
+  let largest = heapLargestAvailable();
   let need = <usize>STORE_RESERVE + <usize>(len + textLenOf(k)) + 64;
-  let largest = heapRoom(need + kvIndexGrowth(), true);
   let roomy = largest >= need;
   let own = copyValue(v);
   if (!own) return failCmd(t, cmd, M.STORE_FULL);

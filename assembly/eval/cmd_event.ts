@@ -2,7 +2,7 @@
 
 import * as M from "../gen/messages";
 import { MAX_SUBS, STORE_RESERVE } from "../limits";
-import { heapRoom } from "../mem/heap";
+import { heapAvailable } from "../mem/heap";
 import { unitSize } from "../slp/format";
 import { textNew, textMsg, textInt, textPtr, textLen, textFree, bytesEqMsg } from "../mem/text";
 import {
@@ -69,7 +69,7 @@ function noProcessor(t: usize, n: i32): i32 {
       // When nothing else can run, a full queue is an error; short memory is not: the
       // entry goes in if memory allows after all.
       let victim = false;
-      if (queueFull() || (queueLength() > 0 && heapRoom(<usize>STORE_RESERVE, false) < <usize>STORE_RESERVE)) {
+      if (queueFull() || (queueLength() > 0 && heapAvailable() < <usize>STORE_RESERVE)) {
         victim = isDeadlockVictim(t);
         if (!victim) {
           waitForQueueRoom(t);

@@ -101,11 +101,6 @@ export function kvGet(p: usize, n: i32): Value {
   return e ? entryValue(e) : 0;
 }
 
-/** Bytes the index would grow by for a new key now (it doubles when full). */
-export function kvIndexGrowth(): usize {
-  return count == cap ? <usize>(cap ? cap * 2 : 16) << 2 : 0;
-}
-
 /** What kvPut returns when memory runs out (never a buffer address: those are 4 mod 8). */
 export const KV_FULL: usize = 1;
 

@@ -91,23 +91,9 @@ export function heapLargestAvailable(): usize {
   return atEnd > largest ? atEnd : largest;
 }
 
-// Room is measured with the idle caches counted as free: what a cache holds between uses
-// (a large request's staging buffer, say) must not make the store full or hold requests
-// back, so a measure short of what is wanted gives them back and measures again.
-
-/**
- * Bytes available (heapAvailable), or with `block` the largest block alloc could return
- * (heapLargestAvailable), the idle caches counted: given back when short of `want`.
- */
-export function heapRoom(want: usize, block: bool): usize {
-  let a = block ? heapLargestAvailable() : heapAvailable();
-  if (a < want && heapReclaim()) a = block ? heapLargestAvailable() : heapAvailable();
-  return a;
-}
-
 /** Whether alloc could return a block of n bytes (growing memory if need be); cheap while memory can grow. */
 @inline export function heapHasRoom(n: usize): bool {
-  return growRoom() >= n || heapRoom(n, true) >= n;
+  return growRoom() >= n || heapLargestAvailable() >= n;
 }
 
 /** The largest block alloc could return without growing memory (fragmentation check). */

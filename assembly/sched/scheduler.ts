@@ -3,9 +3,9 @@
 // tasks, step slices, await timers and queue backpressure.
 
 import * as M from "../gen/messages";
-import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES, STORE_RESERVE, HANDLER_ROOM } from "../limits";
+import { MAX_PROCESSORS, MAX_HANDLER_TASKS, MAX_WAITERS, MAX_WATCHES, STORE_RESERVE, HANDLER_ROOM, KEEP_IDLE } from "../limits";
 import { hostResult, hostLog, hostEvent, hostNow } from "../host";
-import { alloc, free, heapRoom, heapHasRoom } from "../mem/heap";
+import { alloc, free, heapAvailable, heapHasRoom } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
   Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, T_STRING,
@@ -239,7 +239,6 @@ export function releaseIdleOut(): bool {
 }
 
 function outText(): usize {
-  if (out && textLen(out) > 4096) { textFree(out); out = 0; }
   if (!out) out = textNew(256);
   else textClear(out);
   return out;
@@ -258,6 +257,8 @@ function emitResult(req: i32, v: Value): void {
     return;
   }
   hostResult(req, textPtr(x), textLen(x));
+  // a long result's text is not kept for the next one (KEEP_IDLE)
+  if (textLen(x) > <i32>KEEP_IDLE) { textFree(x); out = 0; }
 }
 
 /** Logs `error: CH/TOPIC: MESSAGE` (channel 0 = EXEC, topic = processor). */
@@ -356,10 +357,7 @@ function deliver(e: usize): bool {
     if (subChannel(s) == channel && subTopic(s) == topic) needed++;
   }
   if (needed > 0 && handlerTasks + needed > MAX_HANDLER_TASKS) return false;
-  if (needed > 0 && othersRun()) {
-    let room = <usize>HANDLER_ROOM * <usize>(handlerTasks + needed);
-    if (heapRoom(room, false) < room) return false;
-  }
+  if (needed > 0 && othersRun() && heapAvailable() < <usize>HANDLER_ROOM * <usize>(handlerTasks + needed)) return false;
   let nw = 0;
   for (let i = 0, n = waitersActive() ? MAX_WAITERS : 0; i < n; i++) {
     let w = waiterAt(i);

@@ -8,7 +8,7 @@
 // are found left to right; the level stacks are fixed arrays.
 
 import * as M from "../gen/messages";
-import { MAX_DEPTH } from "../limits";
+import { MAX_DEPTH, KEEP_IDLE } from "../limits";
 import { alloc, free, realloc } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, bytesEq } from "../mem/text";
 import {
@@ -362,8 +362,6 @@ function hashBytes(p: usize, n: u32): u32 {
   return <i32>id;
 }
 
-/** Scratch kept between parses up to this many bytes each; larger scratch is given back. */
-const KEEP_SCRATCH: u32 = 4096;
 
 /** True from the start of a parse or split until its result is built. */
 let scratchBusy = false;
@@ -379,10 +377,10 @@ export function releaseIdleScratch(): bool {
 }
 
 function resetScratch(): void {
-  if (unitsCap > KEEP_SCRATCH) { free(units); units = 0; unitsCap = 0; }
-  if (offsCap * 4 > KEEP_SCRATCH) { free(offs); offs = 0; offsCap = 0; }
-  if (symCap * 16 > KEEP_SCRATCH) { free(symHash); symHash = 0; symCap = 0; }
-  if (symListCap * 8 > KEEP_SCRATCH) { free(symList); symList = 0; symListCap = 0; }
+  if (unitsCap > KEEP_IDLE) { free(units); units = 0; unitsCap = 0; }
+  if (offsCap * 4 > KEEP_IDLE) { free(offs); offs = 0; offsCap = 0; }
+  if (symCap * 16 > KEEP_IDLE) { free(symHash); symHash = 0; symCap = 0; }
+  if (symListCap * 8 > KEEP_IDLE) { free(symList); symList = 0; symListCap = 0; }
   nSyms = 0;
   symBytes = 0;
   oom = false;

@@ -136,11 +136,11 @@ describe("memory backpressure", () => {
     expect(run("(core/kv/get lastseen)")).toBe('"s:9"');
   });
 
-  it("what idle caches hold does not count against the store: a large request, even a refused one, leaves it as much room", async () => {
-    // The staging buffer keeps a request's size until one larger than 64 KiB (and the
-    // parse scratch and print buffers theirs) between uses. Before room was measured with
-    // them counted as free, one 16 KB request cut a 1-page store from 114 values of 300
-    // bytes to 70, and a refused 30 KB one to 32 (the index could not double).
+  it("what a large request leaves behind does not shrink the store (idle buffers are kept up to KEEP_IDLE, 1 KiB, each)", async () => {
+    // Store writes count the buffers kept between requests as in use: the staging buffer
+    // used to keep a request's size up to 64 KiB, each parse scratch array up to 4 KiB and
+    // the result's print text until the next result. A 1-page store of 300-byte values
+    // then held 114 values fresh, 70 after one 16 KB request, 32 after a refused 30 KB one.
     const fill = async (before: string | null, name: (i: number) => string): Promise<number> => {
       const b = await newBoard({ maxPages: 1, flash: false });
       if (before !== null) await b.exec(before);
@@ -155,9 +155,10 @@ describe("memory backpressure", () => {
     for (const name of [key, (i: number) => `k${i}`]) {
       const fresh = await fill(null, name);
       expect(fresh).toBeGreaterThan(100);
-      expect(await fill(`(core/util/log "${"x".repeat(16000)}") 1`, name)).toBe(fresh);
+      expect(await fill(`(core/util/log "${"x".repeat(16000)}") 1`, name)).toBe(fresh); // staging
       expect(await fill(`"${"x".repeat(30000)}"`, name)).toBe(fresh); // input too large: refused, but staged
-      expect(await fill(`'(${"(a b) ".repeat(2000)})`, name)).toBe(fresh); // a large parse scratch
+      expect(await fill(`'(${"(a b) ".repeat(2000)})`, name)).toBe(fresh); // parse scratch
+      expect(await fill(`"${"x".repeat(3000)}"`, name)).toBe(fresh); // a 3 KB result's print text
     }
   });
 });
