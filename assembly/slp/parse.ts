@@ -362,7 +362,6 @@ function hashBytes(p: usize, n: u32): u32 {
   return <i32>id;
 }
 
-
 /** True from the start of a parse or split until its result is built. */
 let scratchBusy = false;
 
