@@ -115,13 +115,13 @@ static void board_partitions(void)
     const char *p = sxs_test_tmp_path("board");
     CHECK(sxs_board_flash_read(SXS_PART_KV, 0, NULL, 0) == SXS_FLASH_ENODEV);
     CHECK(sxs_board_posix_open_flash(p) == SXS_FLASH_OK);
-    CHECK(sxs_board_flash_size(SXS_PART_IMAGE_A) == SXS_POSIX_IMAGE_SLOT_BYTES);
-    CHECK(sxs_board_flash_size(SXS_PART_KV) == SXS_POSIX_KV_BYTES);
+    CHECK(sxs_board_flash_size(SXS_PART_IMAGE_A) == SXS_LAYOUT_IMAGE_SLOT_BYTES);
+    CHECK(sxs_board_flash_size(SXS_PART_KV) == SXS_LAYOUT_KV_BYTES);
     uint8_t v = 0x12, b = 0;
     CHECK(sxs_board_flash_write(SXS_PART_KV, 0, &v, 1) == SXS_FLASH_OK);
     CHECK(sxs_board_flash_read(SXS_PART_KV, 0, &b, 1) == SXS_FLASH_OK && b == 0x12);
     CHECK(sxs_board_flash_read(SXS_PART_IMAGE_B, 0, &b, 1) == SXS_FLASH_OK && b == 0xff);
-    CHECK(sxs_board_flash_write(SXS_PART_KV, SXS_POSIX_KV_BYTES, &v, 1) == SXS_FLASH_EBOUNDS);
+    CHECK(sxs_board_flash_write(SXS_PART_KV, SXS_LAYOUT_KV_BYTES, &v, 1) == SXS_FLASH_EBOUNDS);
     v = 0xff;
     CHECK(sxs_board_flash_write(SXS_PART_KV, 0, &v, 1) == SXS_FLASH_ESETBIT);
     CHECK(sxs_board_flash_erase(SXS_PART_KV, 0, SXS_FLASH_SECTOR) == SXS_FLASH_OK);

@@ -23,7 +23,6 @@ static sxs_flash_file flash = { -1, 0 };
 static struct timespec t0;
 static int t0_set;
 
-
 void sxs_board_posix_init(int in, int out, char **argv)
 {
     serial_in = in;
@@ -36,7 +35,7 @@ void sxs_board_posix_init(int in, int out, char **argv)
 int sxs_board_posix_open_flash(const char *path)
 {
     sxs_flash_file_close(&flash);
-    return sxs_flash_file_open(&flash, path, SXS_POSIX_FLASH_BYTES);
+    return sxs_flash_file_open(&flash, path, SXS_LAYOUT_FLASH_BYTES);
 }
 
 /* A blank flash of the same size that disappears with the process: a fresh board. */
@@ -319,7 +318,7 @@ int sxs_board_posix_resume_flash(void)
     if (resume_flash < 0) return -1;
     sxs_flash_file_close(&flash);
     flash.fd = resume_flash;
-    flash.size = SXS_POSIX_FLASH_BYTES;
+    flash.size = SXS_LAYOUT_FLASH_BYTES;
     fcntl(flash.fd, F_SETFD, fcntl(flash.fd, F_GETFD) | FD_CLOEXEC);
     return 0;
 }

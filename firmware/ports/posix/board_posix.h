@@ -28,10 +28,6 @@ void sxs_board_posix_close_flash(void);
 /* Offset of a partition inside the flash file. */
 uint32_t sxs_board_posix_partition_offset(int part);
 
-/* the flash file's layout: core/sxs_flash_layout.h, shared with the qemu-rv32 port */
-#define SXS_POSIX_IMAGE_SLOT_BYTES SXS_LAYOUT_IMAGE_SLOT_BYTES
-#define SXS_POSIX_KV_BYTES SXS_LAYOUT_KV_BYTES
-#define SXS_POSIX_BOOT_BYTES SXS_LAYOUT_BOOT_BYTES
-#define SXS_POSIX_FLASH_BYTES SXS_LAYOUT_FLASH_BYTES
+/* the flash file's layout is core/sxs_flash_layout.h, shared with the qemu-rv32 port */
 
 #endif
