@@ -8,13 +8,14 @@ import { hostResult, hostLog, hostEvent, hostNow } from "../host";
 import { alloc, free, heapAvailable, heapHasRoom } from "../mem/heap";
 import { textNew, textMsg, textByte, textInt, textPtr, textLen, textFree, textClear } from "../mem/text";
 import {
-  Value, HEADER, vtag, vbuf, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, T_STRING,
-  T_BODY, T_CALL, T_ERROR,
+  Value, HEADER, vtag, vbuf, vptr, mkv, retain, release, retainBuf, makeInt, textOf, textOfLen, bufLength,
+  unitSize, T_STRING, T_BODY, T_CALL, T_ERROR,
 } from "../slp/format";
+import { copyValue } from "../slp/value";
 import { channelSymbol, oomError } from "../slp/errors";
 import { printValue, printErrorMessage } from "../slp/print";
 import { parse } from "../slp/parse";
-import { ctxNew, ctxFree, ctxSet, V_DATA, V_CHANNEL, V_TOPIC } from "../eval/context";
+import { ctxNew, ctxFree, ctxSet, V_RESULT, V_DATA, V_CHANNEL, V_TOPIC } from "../eval/context";
 import { runTask, pushSeq, pushOne, unwind, R_DONE, R_YIELD, fail } from "../eval/machine";
 import {
   queueLength, queueFull, queuePush, qChannel, qTopic, qReq, qPayload, qSeq, eventHead, eventPop,
@@ -281,6 +282,18 @@ function finishWithoutTask(req: i32, p: i32, v: Value): void {
   release(v);
 }
 
+/**
+ * A processor's $result outlives its request (SPEC.md section 4) and is a view into the
+ * buffer it was parsed into: a small one from a large request gets a buffer of its own,
+ * so that the request's text is freed now and not when the processor next runs.
+ */
+function unpinResult(c: usize): void {
+  let r = load<u64>(c + <usize>V_RESULT);
+  if (!r || bufLength(vbuf(r)) <= KEEP_IDLE || unitSize(vptr(r)) > KEEP_IDLE) return;
+  let own = copyValue(r);
+  if (own) ctxSet(c, V_RESULT, own); // out of memory: it stays as it is
+}
+
 @inline function finishTask(t: usize): void {
   let v = tRet(t);
   let kind = tKind(t);
@@ -291,6 +304,7 @@ function finishWithoutTask(req: i32, p: i32, v: Value): void {
     if (kind == TK_REQUEST) emitResult(tReq(t), v);
     else if (v && vtag(v) == T_ERROR) logError(0, tProc(t), v);
     setProcTask(tProc(t), 0);
+    unpinResult(procCtx(tProc(t)));
   }
   release(v);
   setRet(t, 0);

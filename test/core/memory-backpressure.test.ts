@@ -161,4 +161,33 @@ describe("memory backpressure", () => {
       expect(await fill(`"${"x".repeat(3000)}"`, name)).toBe(fresh); // a 3 KB result's print text
     }
   });
+
+  it("a small $result left by a large request does not keep the request's text alive", async () => {
+    // $result outlives its request (SPEC.md section 4), per processor, and a value is a
+    // view into the buffer it was parsed into: the `1` after 16 KB of text on processor 1
+    // used to hold all 16 KB until processor 1 ran again, and a 1-page store filled from
+    // processor 0 meanwhile held 66 of its 111 values. Now $result's own small block may
+    // cost the last value (as after any small request on processor 1), no more.
+    const value = `"${"v".repeat(300)}"`;
+    const fill = async (before: string | null): Promise<number> => {
+      const b = await newBoard({ maxPages: 1, flash: false, processors: 2 });
+      if (before !== null) expect(await b.exec(before, { processor: 1 })).toBe("1");
+      let n = 0;
+      let r: string;
+      while ((r = await b.exec(`(core/kv/set ${key(n)} ${value})`)) === "true") n++;
+      expect(r).toBe('@"core/kv/set: store full"');
+      if (before !== null) expect(await b.exec("$result", { processor: 1 })).toBe("1");
+      return n;
+    };
+    const fresh = await fill(null);
+    expect(fresh).toBeGreaterThan(100);
+    expect(await fill(`(core/util/log "x") 1`)).toBeGreaterThanOrEqual(fresh - 1);
+    expect(await fill(`(core/util/log "${"x".repeat(16000)}") 1`)).toBeGreaterThanOrEqual(fresh - 1);
+    expect(await fill(`'(${"(a b) ".repeat(500)}) 1`)).toBeGreaterThanOrEqual(fresh - 1); // 16 KB of units
+    // a $result that is most of its buffer is kept as it is (copying it would not help)
+    const b = await newBoard({ maxPages: 1, flash: false });
+    const big = `"${"y".repeat(3000)}"`;
+    expect(await b.exec(`(core/kv/set k 1) ${big}`)).toBe(big);
+    expect(await b.exec("$result")).toBe(big);
+  });
 });
