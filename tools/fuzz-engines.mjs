@@ -28,6 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Gen, latin1, prng } from "./fuzz-gen.mjs";
+import { argReader } from "./tool-args.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const NAME = "fuzz-engines";
@@ -75,21 +76,7 @@ const opts = {
 };
 {
   const a = process.argv.slice(2);
-  const num = (i) => {
-    const v = Number(a[i]);
-    if (a[i] === undefined || !Number.isFinite(v) || v < 0) {
-      console.error(`${NAME}: ${a[i - 1]} needs a number`);
-      usage(2);
-    }
-    return v;
-  };
-  const str = (i) => {
-    if (a[i] === undefined) {
-      console.error(`${NAME}: ${a[i - 1]} needs a value`);
-      usage(2);
-    }
-    return a[i];
-  };
+  const { num, str } = argReader(NAME, a, usage);
   for (let i = 0; i < a.length; i++) {
     switch (a[i]) {
       case "--engine": opts.engine = str(++i); break;

@@ -38,6 +38,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { prng } from "./fuzz-gen.mjs";
+import { argReader } from "./tool-args.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const NAME = "soak";
@@ -79,17 +80,10 @@ that nothing drifts: answers, logs, events, the image's heap and keys, the firmw
 const opts = { engine: "v8", seconds: 60, cycles: Infinity, processors: 2, baud: undefined, json: false, verbose: false, injectLeak: false };
 {
   const a = process.argv.slice(2);
-  const num = (i) => {
-    const v = Number(a[i]);
-    if (a[i] === undefined || !Number.isFinite(v) || v < 0) {
-      console.error(`${NAME}: ${a[i - 1]} needs a number`);
-      usage(2);
-    }
-    return v;
-  };
+  const { num, str } = argReader(NAME, a, usage);
   for (let i = 0; i < a.length; i++) {
     switch (a[i]) {
-      case "--engine": opts.engine = a[++i]; break;
+      case "--engine": opts.engine = str(++i); break;
       case "--seconds": opts.seconds = num(++i); break;
       case "--cycles": opts.cycles = Math.floor(num(++i)); break;
       case "--processors": opts.processors = Math.floor(num(++i)); break;
