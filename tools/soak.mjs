@@ -201,7 +201,8 @@ function startBoard(flash) {
   const argv = [cliJs, "sim", "--engine", opts.engine, "--flash", flash, "--processors", String(opts.processors)];
   const child = spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "pipe"] });
   let err = "";
-  child.stderr.setEncoding("utf8").on("data", (d) => (err += d));
+  // its last lines only: a long run must not grow this process either
+  child.stderr.setEncoding("utf8").on("data", (d) => (err = (err + d).slice(-4096)));
   const exited = new Promise((r) => child.on("close", (code, signal) => r({ code, signal })));
   return new Promise((resolveBoard, reject) => {
     const lines = createInterface({ input: child.stdout });
