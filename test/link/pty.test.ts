@@ -12,6 +12,14 @@ import { ToyBoard, ToyHost } from "./harness.js";
 
 const haveSocat = spawnSync("socat", ["-V"]).status === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls `done` every `stepMs` until it holds or `limitMs` of wall time pass (generous: a loaded CI machine is slow, a broken link never gets there). */
+async function until(done: () => boolean, limitMs: number, stepMs = 5, each?: () => void): Promise<void> {
+  const end = performance.now() + limitMs;
+  while (!done() && performance.now() < end) {
+    each?.();
+    await sleep(stepMs);
+  }
+}
 
 async function ptyPair(): Promise<{ proc: ChildProcess; paths: string[] }> {
   const proc = spawn("socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], { stdio: ["ignore", "ignore", "pipe"] });
@@ -70,7 +78,7 @@ describe.skipIf(!haveSocat)("over a real pty pair (socat + serialport bindings)"
     b.on("data", db);
     a.write(Buffer.from(all));
     b.write(Buffer.from(all));
-    for (let i = 0; i < 100 && (got.a.length < 256 || got.b.length < 256); i++) await sleep(10);
+    await until(() => got.a.length >= 256 && got.b.length >= 256, 10_000);
     a.off("data", da);
     b.off("data", db);
     expect(got.b).toEqual([...all]);
@@ -88,10 +96,7 @@ describe.skipIf(!haveSocat)("over a real pty pair (socat + serialport bindings)"
     b.on("data", hb);
     try {
       const t0 = performance.now();
-      for (let i = 0; i < 20 && host.sessions.length === 0; i++) {
-        host.enter();
-        await sleep(50);
-      }
+      await until(() => host.sessions.length > 0, 10_000, 50, () => host.enter());
       expect(host.sessions.length).toBe(1);
       const tHello = performance.now() - t0;
 
@@ -99,7 +104,7 @@ describe.skipIf(!haveSocat)("over a real pty pair (socat + serialport bindings)"
       const t1 = performance.now();
       for (let r = 1; r <= n; r++) host.send(execMessage(r, 0, `cmd-${r}`));
       host.send(execMessage(n + 1, 0, new Uint8Array(16384).fill(0x78)));
-      for (let i = 0; i < 1000 && host.results.size < n + 1; i++) await sleep(5);
+      await until(() => host.results.size >= n + 1, 30_000);
       const tExec = performance.now() - t1;
       for (let r = 1; r <= n; r++) expect(host.results.get(r)).toEqual([`ok cmd-${r}`]);
       expect(host.results.get(n + 1)![0]!.length).toBe(16387);
@@ -114,7 +119,7 @@ describe.skipIf(!haveSocat)("over a real pty pair (socat + serialport bindings)"
       for (let off = 0; off < image.length; off += 1020)
         host.send({ type: "FLASH_DATA", req: 900, offset: off, data: image.subarray(off, Math.min(off + 1020, image.length)) });
       host.send({ type: "FLASH_COMMIT", req: 900, flags: 0 });
-      for (let i = 0; i < 1000 && !ok; i++) await sleep(5);
+      await until(() => ok !== undefined, 30_000);
       const tFlash = performance.now() - t2;
       expect(ok).toMatchObject({ type: "OK", value: crc32(image) });
       console.log(
@@ -129,5 +134,5 @@ describe.skipIf(!haveSocat)("over a real pty pair (socat + serialport bindings)"
       host.driver.close();
       board.driver.close();
     }
-  }, 30000);
+  }, 90_000);
 });
