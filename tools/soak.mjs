@@ -15,12 +15,12 @@
 // A cycle must give the same answers, the same log lines and the same host events as the
 // cycle one period before it, and leave no key, no queued entry and no live task behind.
 // The image's heap in use must stop growing: after a warm-up period, its largest value in
-// each third of the run may not exceed the one in the third before by more than
-// HEAP_SLACK twice over (a key index or a queue ring that reaches a new size once is not
-// a leak; a leak grows in every third). The firmware's own
-// memory must not grow: the resident size of sxs-fw (wasm3; the sim's process with v8) may
-// not end above its largest in the first half of the run by more than a tolerance, and the
-// QEMU board's free native heap may not end below its smallest in the first half.
+// the second and in the last third of the run may not both exceed the one in the third
+// before by more than HEAP_SLACK (a key index or a queue ring that reaches a new size once
+// is not a leak; a leak grows in every third). The firmware's own memory must not grow:
+// the resident size of sxs-fw (wasm3; the sim's process with v8) may not end above its
+// largest in the first half of the run by more than a tolerance, and the QEMU board's free
+// native heap may not end below its smallest in the first half.
 //
 //   node tools/soak.mjs [--engine v8|wasm3|qemu] [--seconds N] [--cycles N] [--processors N]
 //                       [--baud N] [--json] [--verbose] [--inject-leak]
