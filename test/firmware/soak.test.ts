@@ -1,7 +1,7 @@
 // tools/soak.mjs: the same cycles of work on one board over the serial link, checked for
 // drift (answers, logs, events) and growth (the image's heap, keys, the firmware's
-// memory). Brief runs here on each engine; `npm run soak` runs at length. A run with a
-// leak injected must fail, or the checks prove nothing.
+// memory). Brief runs here on each engine; `npm run soak` runs at length. Runs with a
+// leak or a drifting answer injected must fail, or the checks prove nothing.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -79,6 +79,13 @@ describe("tools/soak.mjs", () => {
     expect(text.stdout).toMatch(/^soak \(v8\): FAILED: 12 cycles/);
     expect(text.stdout).toMatch(/\n {2}cycle 11: heap in use keeps growing/);
   }, 180_000);
+
+  it("an answer that differs from the same cycle a period before fails the run at once", async () => {
+    const r = await soak(["--engine", "v8", "--cycles", "12", "--inject-drift"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^soak \(v8\): FAILED: 4 cycles/);
+    expect(r.stdout).toMatch(/\n {2}cycle 3: answer \d+ differs from cycle 0: "3" against "0"\n/);
+  }, 60_000);
 
   it("--help, and usage errors exit 2", async () => {
     const help = await soak(["--help"]);
