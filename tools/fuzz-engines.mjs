@@ -28,7 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Gen, latin1, prng } from "./fuzz-gen.mjs";
-import { argReader } from "./tool-args.mjs";
+import { readOptions } from "./tool-args.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const NAME = "fuzz-engines";
@@ -75,24 +75,18 @@ const opts = {
   verbose: false,
 };
 {
-  const a = process.argv.slice(2);
-  const { num, str } = argReader(NAME, a, usage);
-  for (let i = 0; i < a.length; i++) {
-    switch (a[i]) {
-      case "--engine": opts.engine = str(++i); break;
-      case "--seconds": opts.seconds = num(++i); break;
-      case "--seed": opts.seed = num(++i) >>> 0; break;
-      case "--rounds": opts.rounds = num(++i); break;
-      case "--round": opts.round = num(++i); break;
-      case "--forms": opts.forms = Math.max(1, Math.floor(num(++i))); break;
-      case "--image": opts.image = resolve(str(++i)); break;
-      case "--firmware": opts.firmware = resolve(str(++i)); break;
-      case "--keep": opts.keep = resolve(str(++i)); break;
-      case "--verbose": opts.verbose = true; break;
-      case "--help": case "-h": usage(0); break;
-      default: console.error(`${NAME}: unknown argument ${a[i]}`); usage(2);
-    }
-  }
+  readOptions(NAME, process.argv.slice(2), usage, {
+    "--engine": (v) => (opts.engine = v.str()),
+    "--seconds": (v) => (opts.seconds = v.num()),
+    "--seed": (v) => (opts.seed = v.num() >>> 0),
+    "--rounds": (v) => (opts.rounds = v.num()),
+    "--round": (v) => (opts.round = v.num()),
+    "--forms": (v) => (opts.forms = Math.max(1, Math.floor(v.num()))),
+    "--image": (v) => (opts.image = resolve(v.str())),
+    "--firmware": (v) => (opts.firmware = resolve(v.str())),
+    "--keep": (v) => (opts.keep = resolve(v.str())),
+    "--verbose": () => (opts.verbose = true),
+  });
   if (opts.engine !== "wasm3" && opts.engine !== "qemu") {
     console.error(`${NAME}: --engine is wasm3 or qemu, not ${opts.engine}`);
     usage(2);

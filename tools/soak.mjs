@@ -39,7 +39,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { prng } from "./fuzz-gen.mjs";
-import { argReader } from "./tool-args.mjs";
+import { readOptions } from "./tool-args.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const NAME = "soak";
@@ -81,23 +81,17 @@ that nothing drifts: answers, logs, events, the image's heap and keys, the firmw
 
 const opts = { engine: "v8", seconds: 60, cycles: Infinity, processors: 2, baud: undefined, json: false, verbose: false, injectLeak: false, injectDrift: false };
 {
-  const a = process.argv.slice(2);
-  const { num, str } = argReader(NAME, a, usage);
-  for (let i = 0; i < a.length; i++) {
-    switch (a[i]) {
-      case "--engine": opts.engine = str(++i); break;
-      case "--seconds": opts.seconds = num(++i); break;
-      case "--cycles": opts.cycles = Math.floor(num(++i)); break;
-      case "--processors": opts.processors = Math.floor(num(++i)); break;
-      case "--baud": opts.baud = Math.max(300, Math.floor(num(++i))); break;
-      case "--json": opts.json = true; break;
-      case "--verbose": opts.verbose = true; break;
-      case "--inject-leak": opts.injectLeak = true; break;
-      case "--inject-drift": opts.injectDrift = true; break;
-      case "--help": case "-h": usage(0); break;
-      default: console.error(`${NAME}: unknown argument ${a[i]}`); usage(2);
-    }
-  }
+  readOptions(NAME, process.argv.slice(2), usage, {
+    "--engine": (v) => (opts.engine = v.str()),
+    "--seconds": (v) => (opts.seconds = v.num()),
+    "--cycles": (v) => (opts.cycles = Math.floor(v.num())),
+    "--processors": (v) => (opts.processors = Math.floor(v.num())),
+    "--baud": (v) => (opts.baud = Math.max(300, Math.floor(v.num()))),
+    "--json": () => (opts.json = true),
+    "--verbose": () => (opts.verbose = true),
+    "--inject-leak": () => (opts.injectLeak = true),
+    "--inject-drift": () => (opts.injectDrift = true),
+  });
   if (!["v8", "wasm3", "qemu"].includes(opts.engine)) {
     console.error(`${NAME}: --engine is v8, wasm3 or qemu, not ${opts.engine}`);
     usage(2);
