@@ -141,9 +141,9 @@ describe("memory backpressure", () => {
     // used to keep a request's size up to 64 KiB, each parse scratch array up to 4 KiB and
     // the result's print text until the next result. A 1-page store of 300-byte values
     // then held 114 values fresh, 70 after one 16 KB request, 32 after a refused 30 KB one.
-    const fill = async (before: string | null, name: (i: number) => string): Promise<number> => {
+    const fill = async (before: [string, string] | null, name: (i: number) => string): Promise<number> => {
       const b = await newBoard({ maxPages: 1, flash: false });
-      if (before !== null) await b.exec(before);
+      if (before !== null) expect(await b.exec(before[0])).toBe(before[1]);
       let n = 0;
       let r: string;
       while ((r = await b.exec(`(core/kv/set ${name(n)} "${"v".repeat(300)}")`)) === "true") n++;
@@ -155,10 +155,15 @@ describe("memory backpressure", () => {
     for (const name of [key, (i: number) => `k${i}`]) {
       const fresh = await fill(null, name);
       expect(fresh).toBeGreaterThan(100);
-      expect(await fill(`(core/util/log "${"x".repeat(16000)}") 1`, name)).toBe(fresh); // staging
-      expect(await fill(`"${"x".repeat(30000)}"`, name)).toBe(fresh); // input too large: refused, but staged
-      expect(await fill(`'(${"(a b) ".repeat(2000)})`, name)).toBe(fresh); // parse scratch
-      expect(await fill(`"${"x".repeat(3000)}"`, name)).toBe(fresh); // a 3 KB result's print text
+      expect(await fill([`(core/util/log "${"x".repeat(16000)}") 1`, "1"], name)).toBe(fresh); // staging
+      // input too large: refused, but staged
+      expect(await fill([`"${"x".repeat(30000)}"`, '@"parse: input too large at 16384"'], name)).toBe(fresh);
+      // parse scratch: 16 KB of units, and a parse that grows it until memory runs out
+      const quoted = (n: number) => `'(${"(a b) ".repeat(n)})`;
+      expect(await fill([`${quoted(500)} 1`, "1"], name)).toBe(fresh);
+      expect(await fill([quoted(2000), '@"out of memory"'], name)).toBe(fresh);
+      const text = `"${"x".repeat(3000)}"`;
+      expect(await fill([text, text], name)).toBe(fresh); // a 3 KB result's print text
     }
   });
 
