@@ -1,22 +1,13 @@
 //! `sxs-fw-test`: the firmware's C test runner (../test); prints
 //! `N passed, N failed` and exits non-zero on a failure.
-#[cfg(feature = "wasm3-crates")]
-extern crate wasm3_sys; // links wasm3 (built by the wasm3-sys crate)
+mod c_entry;
 
-use std::ffi::CString;
 use std::os::raw::{c_char, c_int};
-use std::os::unix::ffi::OsStringExt;
 
 extern "C" {
     fn sxs_test_main(argc: c_int, argv: *mut *mut c_char) -> c_int;
 }
 
 fn main() {
-    let args: Vec<CString> = std::env::args_os()
-        .map(|a| CString::new(a.into_vec()).expect("argument with a NUL byte"))
-        .collect();
-    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
-    argv.push(std::ptr::null_mut());
-    let code = unsafe { sxs_test_main(args.len() as c_int, argv.as_mut_ptr()) };
-    std::process::exit(code);
+    c_entry::run(sxs_test_main);
 }

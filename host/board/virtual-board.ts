@@ -454,14 +454,17 @@ export class VirtualBoard {
     if (this.wake) this.kick();
   }
 
+  /** Wakes the run loop where it waits for work or for the consumer (no-op when it is not waiting). */
+  private wakeLoop(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
   /** Starts the run loop (after the current synchronous code) unless it runs already. */
   private kick(): void {
     this.kicks++;
-    if (this.wake) {
-      const w = this.wake;
-      this.wake = null;
-      w();
-    }
+    this.wakeLoop();
     if (this.looping || this.dead || this.closed) return;
     this.looping = true;
     queueMicrotask(() => void this.loop());
@@ -600,15 +603,16 @@ export class VirtualBoard {
     if (this.dead) return;
     const err = toBoardError(e, "trap");
     this.dead = err;
+    this.abandon(err);
+    this.emit("trap", err);
+  }
+
+  /** Rejects every outstanding request with `err`, drops the backlog and wakes the run loop so it sees why. */
+  private abandon(err: BoardError): void {
     for (const o of this.outstanding.values()) o.reject(err);
     this.outstanding.clear();
     this.backlog = [];
-    if (this.wake) {
-      const w = this.wake;
-      this.wake = null;
-      w();
-    }
-    this.emit("trap", err);
+    this.wakeLoop();
   }
 
   /** Stops the board: outstanding requests are rejected, the instance is dropped. */
@@ -617,14 +621,7 @@ export class VirtualBoard {
     this.closed = true;
     if (this.ownsFlash) this.flash?.close();
     const err = new BoardError("closed", "the board was closed");
-    for (const o of this.outstanding.values()) o.reject(err);
-    this.outstanding.clear();
-    this.backlog = [];
-    if (this.wake) {
-      const w = this.wake;
-      this.wake = null;
-      w();
-    }
+    this.abandon(err);
     if (!this.looping) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];

@@ -67,18 +67,12 @@ typedef struct repl {
 static void r_result(void *c, int32_t req, const uint8_t *t, uint32_t len)
 {
     (void)req;
-    repl *x = c;
-    fputs("=> ", x->out);
-    fwrite(t, 1, len, x->out);
-    fputc('\n', x->out);
+    sxs_print_line(((repl *)c)->out, "=> ", t, len);
 }
 
 static void r_log(void *c, const uint8_t *t, uint32_t len)
 {
-    repl *x = c;
-    fputs("log: ", x->out);
-    fwrite(t, 1, len, x->out);
-    fputc('\n', x->out);
+    sxs_print_line(((repl *)c)->out, "log: ", t, len);
 }
 
 static void r_event(void *c, int32_t ch, int32_t topic, const uint8_t *t, uint32_t len)

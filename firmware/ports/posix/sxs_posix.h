@@ -27,6 +27,9 @@ const char *sxs_posix_boot(sxs_engine **out, const uint8_t *image, uint32_t imag
 int sxs_transcript(const uint8_t *image, uint32_t image_len, const uint8_t *text,
                    uint32_t text_len, const sxs_run_options *opt, FILE *out, FILE *err);
 
+/* One output line of the text loop and of transcripts: PREFIX, the bytes, a newline. */
+void sxs_print_line(FILE *out, const char *prefix, const uint8_t *t, uint32_t len);
+
 /* Read a whole file; NULL on error (errno set). */
 uint8_t *sxs_read_file(const char *path, uint32_t *len);
 

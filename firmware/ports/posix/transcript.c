@@ -21,17 +21,19 @@ static void t_result(void *c, int32_t req, const uint8_t *t, uint32_t len)
 {
     tctx *x = c;
     if (req == x->req) x->got = 1;
-    fputs("=> ", x->out);
-    fwrite(t, 1, len, x->out);
-    fputc('\n', x->out);
+    sxs_print_line(x->out, "=> ", t, len);
 }
 
 static void t_log(void *c, const uint8_t *t, uint32_t len)
 {
-    tctx *x = c;
-    fputs("log: ", x->out);
-    fwrite(t, 1, len, x->out);
-    fputc('\n', x->out);
+    sxs_print_line(((tctx *)c)->out, "log: ", t, len);
+}
+
+void sxs_print_line(FILE *out, const char *prefix, const uint8_t *t, uint32_t len)
+{
+    fputs(prefix, out);
+    fwrite(t, 1, len, out);
+    fputc('\n', out);
 }
 
 static double t_now(void *c) { return ((tctx *)c)->now; }
@@ -121,9 +123,7 @@ int sxs_transcript(const uint8_t *image, uint32_t image_len, const uint8_t *text
         return 3;
     }
     if (sp.n < 0) {
-        fputs("=> ", out);
-        fwrite(sp.error, 1, sp.error_len, out);
-        fputc('\n', out);
+        sxs_print_line(out, "=> ", sp.error, sp.error_len);
     }
     for (int32_t i = 0; i < sp.n; i++) {
         uint32_t a = sp.ranges[2 * i], b = sp.ranges[2 * i + 1];
