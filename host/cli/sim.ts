@@ -204,10 +204,19 @@ async function runFirmwareSim(engine: "wasm3" | "qemu", args: ParsedArgs, io: Cl
     return ExitCode.BOARD;
   }
   io.stdout.write(board.path + "\n"); // the first line: the path a tool opens
+  const say = (line: string): void => void io.stderr.write(`sxs sim: ${line}\n`);
+  const what = engine === "qemu" ? "the firmware on QEMU (RISC-V)" : "the Linux firmware (wasm3)";
+  say(`serving ${board.path}: ${what}; flash ${argv.includes("--flash") ? argv[argv.indexOf("--flash") + 1] : "temporary"}`);
   const outcome = await Promise.race([board.exited, waitForStop(io).then(() => null)]);
   if (outcome === null) {
     await board.stop();
+    say("stopped");
     return ExitCode.OK;
   }
-  return outcome.code === 0 || outcome.signal === "SIGTERM" || outcome.signal === "SIGINT" ? ExitCode.OK : ExitCode.BOARD;
+  // the firmware ended by itself (or was killed from outside): say how, so that a
+  // crash is not mistaken for a clean stop
+  const how = outcome.signal ?? `exit ${outcome.code}`;
+  const clean = outcome.code === 0 || outcome.signal === "SIGTERM" || outcome.signal === "SIGINT";
+  say(clean ? `${what} stopped (${how})` : `${what} failed (${how})`);
+  return clean ? ExitCode.OK : ExitCode.BOARD;
 }

@@ -3,7 +3,7 @@
 // in text mode, interrupt a runaway request with Ctrl-C, escape into framed mode (a
 // host/link endpoint as the client), flash an image, LEAVE back to text mode, stop.
 
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SerialPort } from "serialport";
@@ -208,7 +208,18 @@ describe("sxs sim, other ways", () => {
     port.write("(core/kv/set w 3) (core/kv/get w)\r");
     await until(() => seen.includes("=> 3"), 5000, "the firmware's answer in text mode");
     await closePort(port);
+    expect(sim.stderr()).toMatch(/serving \/dev\/\S+: the Linux firmware \(wasm3\); flash temporary/);
     sim.child.kill("SIGTERM");
     expect(await sim.exit).toBe(0);
+    expect(sim.stderr()).toMatch(/sxs sim: stopped\n$/);
+  }, 30_000);
+
+  it.skipIf(!existsSync(firmwarePath()))("--engine wasm3: a firmware that dies is reported, with exit 3", async () => {
+    const sim = await startSim(["--engine", "wasm3"]);
+    const fw = spawnSync("pgrep", ["-P", String(sim.child.pid), "-f", "sxs-fw"], { encoding: "utf8" }).stdout.trim();
+    expect(fw).toMatch(/^\d+$/);
+    process.kill(Number(fw), "SIGKILL");
+    expect(await sim.exit).toBe(3);
+    expect(sim.stderr()).toMatch(/the Linux firmware \(wasm3\) failed \(SIGKILL\)/);
   }, 30_000);
 });
