@@ -1,7 +1,7 @@
 // End to end over a real pseudo-terminal: `node bin/sxs.mjs sim` (the virtual board behind
 // a pty, host/cli/sim.ts) on one side, the CLI's serial commands on the other.
 // Skipped until host/cli/sim.ts exists.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,6 +89,24 @@ function clockArgs(clock: "virtual" | "real"): string[] {
 }
 
 /** The release image with a custom section appended: still valid, but another image id. */
+/** The release image with a custom section of `n` zero bytes appended: valid, and long to send. */
+function paddedWasm(n: number): Uint8Array {
+  const name = new TextEncoder().encode("sxs-pad");
+  const size = 1 + name.length + n;
+  const leb: number[] = [];
+  for (let v = size; ; ) {
+    const b = v & 0x7f;
+    v >>>= 7;
+    leb.push(v ? b | 0x80 : b);
+    if (!v) break;
+  }
+  const w = new Uint8Array(readFileSync(IMAGE));
+  const out = new Uint8Array(w.length + 1 + leb.length + size);
+  out.set(w);
+  out.set([0, ...leb, name.length, ...name], w.length);
+  return out;
+}
+
 function variantWasm(tag: string): Uint8Array {
   const w = new Uint8Array(readFileSync(IMAGE));
   const name = new TextEncoder().encode("sxs-test");
@@ -301,4 +319,63 @@ describe.skipIf(!simExists)("run --transcript --port = the in-process transcript
         expect(r.stdout.toString("latin1")).toBe(want.toString("latin1"));
       }, 100_000);
     }
+});
+
+// A board unplugged (or crashed) while `sxs flash` sends an image: the tool must end with
+// exit 3 and say the port went away, and the board, powered up again on the same flash,
+// must come back on the image it had, its store intact. The board is killed with SIGKILL
+// once the tool reports the first bytes sent (so the board has begun writing the slot);
+// the image carries 200 KB of padding so that the transfer cannot end first (several
+// seconds, where the kill follows the first progress line within milliseconds).
+describe.skipIf(!simExists).each(ENGINES)("a board that goes away during a flash (`sxs sim --engine %s`)", (engine) => {
+  const simArgs = (flash: string) => [...(engine === "v8" ? clockArgs("real") : ["--engine", engine]), "--flash", flash];
+
+  beforeAll(async () => {
+    await buildDist();
+    simHelp = (await runCli(["sim", "--help"])).stdout;
+  }, 120_000);
+
+  it("the tool exits 3 saying so; the board comes back on its old image with its store", async () => {
+    const dir = tempDir("sxs-e2e-unplug");
+    const flash = join(dir, "flash.bin");
+    const sim = await startSim(simArgs(flash));
+    let before: string;
+    try {
+      expect((await runCli(["exec", "--port", sim.path, "(core/kv/set keep 7)"])).stdout).toBe("true\n");
+      before = JSON.parse((await runCli(["info", "--json", "--port", sim.path])).stdout).image as string;
+      const image = join(dir, "next.wasm");
+      writeFileSync(image, paddedWasm(200_000));
+
+      const tool = spawn(process.execPath, [BIN, "flash", "--port", sim.path, image], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      tool.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+      const toolExit = new Promise<number | null>((r) => tool.on("close", (code) => r(code)));
+      const end = Date.now() + 20_000;
+      while (!/flash: [1-9]\d*\/\d+ bytes/.test(err)) {
+        if (Date.now() > end || tool.exitCode !== null) throw new Error(`no progress from sxs flash: ${err}`);
+        await sleep(10);
+      }
+      // pull the plug: the process that holds the board (the firmware or QEMU for those engines)
+      const holder = engine === "v8" ? sim.proc.pid! : Number(spawnSync("pgrep", ["-P", String(sim.proc.pid)], { encoding: "utf8" }).stdout.trim().split("\n")[0]);
+      expect(holder).toBeGreaterThan(0);
+      process.kill(holder, "SIGKILL");
+      const t = setTimeout(() => tool.kill("SIGKILL"), 20_000);
+      const code = await toolExit;
+      clearTimeout(t);
+      expect(code, err).toBe(3);
+      expect(err).toMatch(new RegExp(`${sim.path} (went away|closed)`));
+      expect(err).not.toMatch(/board is back/);
+    } finally {
+      await sim.stop();
+    }
+
+    const again = await startSim(simArgs(flash));
+    try {
+      const info = JSON.parse((await runCli(["info", "--json", "--port", again.path])).stdout);
+      expect(info.image).toBe(before);
+      expect((await runCli(["exec", "--port", again.path, "(core/kv/get keep)"])).stdout).toBe("7\n");
+    } finally {
+      await again.stop();
+    }
+  }, 90_000);
 });
