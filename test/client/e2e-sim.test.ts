@@ -340,13 +340,14 @@ describe.skipIf(!simExists).each(ENGINES)("a board that goes away during a flash
     const flash = join(dir, "flash.bin");
     const sim = await startSim(simArgs(flash));
     let before: string;
+    let tool: ChildProcess | undefined;
     try {
       expect((await runCli(["exec", "--port", sim.path, "(core/kv/set keep 7)"])).stdout).toBe("true\n");
       before = JSON.parse((await runCli(["info", "--json", "--port", sim.path])).stdout).image as string;
       const image = join(dir, "next.wasm");
       writeFileSync(image, paddedWasm(200_000));
 
-      const tool = spawn(process.execPath, [BIN, "flash", "--port", sim.path, image], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      tool = spawn(process.execPath, [BIN, "flash", "--port", sim.path, image], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
       let err = "";
       tool.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
       const toolExit = new Promise<number | null>((r) => tool.on("close", (code) => r(code)));
@@ -359,13 +360,14 @@ describe.skipIf(!simExists).each(ENGINES)("a board that goes away during a flash
       const holder = engine === "v8" ? sim.proc.pid! : Number(spawnSync("pgrep", ["-P", String(sim.proc.pid)], { encoding: "utf8" }).stdout.trim().split("\n")[0]);
       expect(holder).toBeGreaterThan(0);
       process.kill(holder, "SIGKILL");
-      const t = setTimeout(() => tool.kill("SIGKILL"), 20_000);
+      const t = setTimeout(() => tool?.kill("SIGKILL"), 20_000);
       const code = await toolExit;
       clearTimeout(t);
       expect(code, err).toBe(3);
       expect(err).toMatch(new RegExp(`${sim.path} (went away|closed)`));
       expect(err).not.toMatch(/board is back/);
     } finally {
+      if (tool && tool.exitCode === null && tool.signalCode === null) tool.kill("SIGKILL"); // a failed case leaves no tool behind
       await sim.stop();
     }
 
