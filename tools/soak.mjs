@@ -23,7 +23,7 @@
 // native heap may not end below its smallest in the first half.
 //
 //   node tools/soak.mjs [--engine v8|wasm3|qemu] [--seconds N] [--cycles N] [--processors N]
-//                       [--baud N] [--json] [--verbose] [--inject-leak] [--inject-drift] [--inject-drift]
+//                       [--baud N] [--json] [--verbose] [--inject-leak] [--inject-drift]
 //
 // Prints a line per cycle with --verbose (a progress line on a terminal), then a summary;
 // --json prints the summary as one JSON object. Exits 0 when every check held, 1 when one
@@ -256,7 +256,6 @@ const failures = [];
 const cycles = [];
 let board;
 let client;
-let exitCode = 0;
 const started = Date.now();
 let requests = 0;
 
@@ -403,5 +402,4 @@ else {
   );
   for (const f of failures) console.log(`  cycle ${f.cycle}: ${f.what}`);
 }
-exitCode = failures.length ? 1 : 0;
-process.exit(exitCode);
+process.exit(failures.length ? 1 : 0);

@@ -3,7 +3,7 @@
 // in text mode, interrupt a runaway request with Ctrl-C, escape into framed mode (a
 // host/link endpoint as the client), flash an image, LEAVE back to text mode, stop.
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SerialPort } from "serialport";
@@ -12,7 +12,7 @@ import { crc32 } from "../../host/link/crc32.js";
 import { buildImage } from "../../host/link/image-header.js";
 import { BootReason } from "../../host/link/messages.js";
 import { ABI_VERSION } from "../../host/image/image.js";
-import { BIN, ROOT, ensureDist, requireImage, runCli } from "../host/helpers.js";
+import { BIN, ROOT, childPids, ensureDist, requireImage, runCli } from "../host/helpers.js";
 import { LinkClient, sleep, td, te, until, wasmBytes } from "./helpers.js";
 
 interface SimProc {
@@ -216,9 +216,9 @@ describe("sxs sim, other ways", () => {
 
   it.skipIf(!existsSync(firmwarePath()))("--engine wasm3: a firmware that dies is reported, with exit 3", async () => {
     const sim = await startSim(["--engine", "wasm3"]);
-    const fw = spawnSync("pgrep", ["-P", String(sim.child.pid), "-f", "sxs-fw"], { encoding: "utf8" }).stdout.trim();
-    expect(fw).toMatch(/^\d+$/);
-    process.kill(Number(fw), "SIGKILL");
+    const fw = childPids(sim.child.pid!);
+    expect(fw).toHaveLength(1); // the firmware, the sim's one child
+    process.kill(fw[0]!, "SIGKILL");
     expect(await sim.exit).toBe(3);
     expect(sim.stderr()).toMatch(/the Linux firmware \(wasm3\) failed \(SIGKILL\)/);
   }, 30_000);

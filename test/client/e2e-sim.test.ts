@@ -1,14 +1,14 @@
 // End to end over a real pseudo-terminal: `node bin/sxs.mjs sim` (the virtual board behind
 // a pty, host/cli/sim.ts) on one side, the CLI's serial commands on the other.
 // Skipped until host/cli/sim.ts exists.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc32 } from "../../host/link/crc32.js";
 import { buildImage } from "../../host/link/image-header.js";
 import { openBoard } from "../../host/client/board-client.js";
-import { BIN, IMAGE, ROOT, fakeWasm, runCli, tempDir } from "../host/helpers.js";
+import { BIN, IMAGE, ROOT, childPids, fakeWasm, runCli, tempDir } from "../host/helpers.js";
 import { buildDist } from "./dist.js";
 
 const simExists = existsSync(join(ROOT, "host", "cli", "sim.ts"));
@@ -357,9 +357,9 @@ describe.skipIf(!simExists).each(ENGINES)("a board that goes away during a flash
         await sleep(10);
       }
       // pull the plug: the process that holds the board (the firmware or QEMU for those engines)
-      const holder = engine === "v8" ? sim.proc.pid! : Number(spawnSync("pgrep", ["-P", String(sim.proc.pid)], { encoding: "utf8" }).stdout.trim().split("\n")[0]);
-      expect(holder).toBeGreaterThan(0);
-      process.kill(holder, "SIGKILL");
+      const holders = engine === "v8" ? [sim.proc.pid!] : childPids(sim.proc.pid!);
+      expect(holders).toHaveLength(1);
+      process.kill(holders[0]!, "SIGKILL");
       const t = setTimeout(() => tool?.kill("SIGKILL"), 20_000);
       const code = await toolExit;
       clearTimeout(t);

@@ -53,7 +53,8 @@ describe("tools/soak.mjs", () => {
     expect(summary.failures).toEqual([]);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ ok: true, cycles: 12, requests: 12 * 126, badFrames: 0 });
-    expect(summary.rssKb!.last).toBeLessThanOrEqual(summary.rssKb!.max);
+    // measured on every cycle (the tool checks its growth; a null here would skip that check)
+    expect(summary.rssKb).not.toBeNull();
     expect(summary.rssKb!.max).toBeLessThan(16 * 1024);
   }, 180_000);
 
@@ -62,7 +63,8 @@ describe("tools/soak.mjs", () => {
     expect(summary.failures).toEqual([]);
     expect(code).toBe(0);
     expect(summary).toMatchObject({ ok: true, cycles: 12, badFrames: 0, rssKb: null });
-    expect(summary.freeNativeHeap!.last).toBeGreaterThanOrEqual(summary.freeNativeHeap!.min);
+    // reported by the board on every cycle (the tool checks it does not fall)
+    expect(summary.freeNativeHeap).not.toBeNull();
     expect(summary.freeNativeHeap!.min).toBeGreaterThan(0);
   }, 180_000);
 

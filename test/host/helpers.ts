@@ -1,7 +1,7 @@
 // Shared helpers for the host tests.
 
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,6 +88,15 @@ export function runCli(args: string[], opts: { input?: string; env?: NodeJS.Proc
     });
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/** The pids of a process's children (Linux /proc; none when it has ended). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** A temporary directory for a test. */
