@@ -5,7 +5,7 @@
  *
  *   measure-engine IMAGE.wasm STACK_BYTES MAX_PAGES
  *
- * Like core/sxs_fw.c it hands the engine a malloc'd copy of the Wasm
+ * Like core/sxs_fw_image.c it hands the engine a malloc'd copy of the Wasm
  * (sxs_engine_open_owned), sets LIMIT_MAX_PAGES, runs sxs_init, then submits
  * the workload of the issue one request at a time (1,000 core/kv/set of a
  * 16-byte key and value, 64 core/event/sub, one core/kv/get), running the
@@ -191,7 +191,7 @@ static void *run(void *a)
     uint8_t *file = sxs_read_file(x->image, &len);
     if (!file) return NULL;
     report("start");
-    uint8_t *w = malloc(len); /* what sxs_fw.c's read_wasm hands over */
+    uint8_t *w = malloc(len); /* what sxs_fw_open_slot hands over where flash is not mapped */
     memcpy(w, file, len);
     free(file);
     sxs_host_ops ops = { on_result, on_log, NULL, on_now };
