@@ -1,7 +1,7 @@
 /* test_vectors.c - the shared link vectors of test/vectors/NAME.json, byte for
  * byte: CRC-32, COBS, every frame and message layout, the fragmented EXEC,
- * refused frames, the noisy deframer stream, image headers; and
- * slp-buffer.json through the image under wasm3 (sxs_encode). */
+ * refused frames, the noisy deframer stream, image headers, text mode's line
+ * editor; and slp-buffer.json through the image under wasm3 (sxs_encode). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "sxs_image.h"
 #include "sxs_link.h"
 #include "sxs_msg.h"
+#include "sxs_text.h"
 #include "test.h"
 
 static json *load(const char *name)
@@ -472,6 +473,76 @@ static void deframer_vectors(void)
     report("deframer.json", n, before);
 }
 
+/* ---- text-editor.json ---- */
+
+/* what the editor echoes, gathered as the vectors write it: consecutive echoes joined */
+typedef struct {
+    uint8_t b[256];
+    size_t n;
+} echo_buf;
+
+static void collect_echo(void *ctx, const uint8_t *b, size_t n)
+{
+    echo_buf *e = ctx;
+    for (size_t i = 0; i < n && e->n < sizeof e->b; i++) e->b[e->n++] = b[i];
+}
+
+/* the next item of `out` must be the echo gathered so far, if there is any */
+static void check_echo(const json *out, size_t *k, echo_buf *e)
+{
+    if (!e->n) return;
+    const json *w = json_at(out, (*k)++);
+    size_t wn = 0;
+    uint8_t *want = w && json_get(w, "echo_hex") ? hexf(w, "echo_hex", &wn) : NULL;
+    CHECK(want && same(e->b, e->n, want, wn));
+    free(want);
+    e->n = 0;
+}
+
+static void text_editor_vectors(void)
+{
+    int before = sxs_test_check_failures, n = 0;
+    json *j = load("text-editor.json");
+    const json *cases = json_get(j, "cases");
+    CHECK(cases && cases->len > 0);
+    for (size_t i = 0; cases && i < cases->len; i++) {
+        const json *t = json_at(cases, i);
+        const json *out = json_get(t, "out");
+        int f0 = sxs_test_check_failures;
+        size_t in_n, k = 0;
+        uint8_t *in = hexf(t, "in_hex", &in_n);
+        uint8_t buf[256];
+        echo_buf e = { .n = 0 };
+        sxs_text ed;
+        sxs_text_init(&ed, buf, sizeof buf, collect_echo, &e);
+        for (size_t b = 0; b < in_n; b++) {
+            int r = sxs_text_feed(&ed, in[b]);
+            if (r == SXS_TEXT_NONE) continue;
+            check_echo(out, &k, &e);
+            const json *w = json_at(out, k++);
+            const char *ev = w ? json_str(w, "event", "?") : "(none)";
+            if (r == SXS_TEXT_LINE) {
+                uint32_t start, end;
+                CHECK(!strcmp(ev, "line") && sxs_text_next_line(&ed, &start, &end));
+                size_t wn = 0;
+                uint8_t *want = w && json_get(w, "line_hex") ? hexf(w, "line_hex", &wn) : NULL;
+                CHECK(want && same(buf + start, end - start, want, wn));
+                free(want);
+                sxs_text_take(&ed, end);
+            } else {
+                CHECK(!strcmp(ev, r == SXS_TEXT_CTRL_C ? "ctrl-c" : r == SXS_TEXT_ENTER ? "enter" : "?"));
+            }
+        }
+        check_echo(out, &k, &e);
+        CHECK(out && k == out->len);
+        if (sxs_test_check_failures != f0) fprintf(stderr, "    text-editor case: %s\n", json_str(t, "name", "?"));
+        free(in);
+        n++;
+    }
+    json_free(j);
+    report("text-editor.json", n, before);
+}
+
 /* ---- image-headers.json ---- */
 
 static void image_vectors(void)
@@ -567,6 +638,7 @@ SXS_TESTS(sxs_tests_vectors) = {
     { "vectors: frames.json (frames, message layouts, fragmented EXEC, refused frames)", frame_vectors },
     { "vectors: deframer.json (noisy stream, any chunking)", deframer_vectors },
     { "vectors: image-headers.json", image_vectors },
+    { "vectors: text-editor.json (text mode's line editor)", text_editor_vectors },
     { "vectors: slp-buffer.json (sxs_encode under wasm3)", slp_vectors },
     SXS_TESTS_END
 };

@@ -11,7 +11,6 @@
 
 import { performance } from "node:perf_hooks";
 import { crc32 } from "../link/crc32.js";
-import { ENTER_SEQUENCE } from "../link/deframer.js";
 import { LinkDriver } from "../link/driver.js";
 import { realTimers, type Timers } from "../link/emulator.js";
 import { LinkEndpoint, type EndpointEvent } from "../link/endpoint.js";
@@ -56,6 +55,7 @@ import {
   type Rollback,
   type StartResult,
 } from "./slots.js";
+import { LineEditor } from "./line-editor.js";
 import { BoardError, VirtualBoard } from "./virtual-board.js";
 
 export interface LinkServerOptions {
@@ -190,14 +190,11 @@ export class LinkServer {
   // ---- the line ----
   mode: Mode = "text";
   session: number;
-  private enterMatch = 0;
 
   // text mode
-  private line: number[] = [];
+  private readonly editor = new LineEditor((b) => this.write(b));
   private cont: Uint8Array | null = null; // text of the lines so far of an unclosed form
   private promptShown: string | null = null;
-  private esc = 0; // 1: after ESC, 2: inside a CSI sequence
-  private lastCR = false;
   private textQueue: TextItem[] = [];
   private textRunning: number | null = null; // board request id
 
@@ -467,29 +464,21 @@ export class LinkServer {
       return;
     }
     for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
-      if (b === ENTER_SEQUENCE[this.enterMatch]) {
-        this.enterMatch++;
-        if (this.enterMatch === ENTER_SEQUENCE.length) {
-          this.enterMatch = 0;
+      switch (this.editor.feed(bytes[i]!)) {
+        case "enter": {
           this.startSession("enter");
           const rest = bytes.subarray(i + 1);
           if (rest.length > 0) this.driver?.input(rest);
           return;
         }
-        continue;
+        case "line":
+          this.endLine(this.editor.lastLine);
+          break;
+        case "ctrl-c":
+          this.ctrlC();
+          break;
+        default:
       }
-      if (this.enterMatch > 0) {
-        // the bytes held back were text after all
-        const held = ENTER_SEQUENCE.subarray(0, this.enterMatch);
-        this.enterMatch = 0;
-        for (const h of held) this.textByte(h);
-        if (b === ENTER_SEQUENCE[0]) {
-          this.enterMatch = 1;
-          continue;
-        }
-      }
-      this.textByte(b);
     }
   }
 
@@ -497,11 +486,9 @@ export class LinkServer {
   // Text mode
 
   private resetTextState(): void {
-    this.line = [];
+    this.editor.reset();
     this.cont = null;
     this.promptShown = null;
-    this.esc = 0;
-    this.lastCR = false;
     this.textQueue = [];
     this.textRunning = null;
   }
@@ -513,67 +500,24 @@ export class LinkServer {
 
   /** Output that may arrive while a person types: put it on its own lines, then redraw the line. */
   private asyncText(chunk: Uint8Array, promptAfter?: string): void {
-    const open = this.promptShown !== null || this.line.length > 0;
+    const typed = this.editor.typed;
+    const open = this.promptShown !== null || typed.length > 0;
     const p = this.promptShown;
     if (open) this.write(CRLF);
     this.write(chunk);
     if (promptAfter !== undefined) {
       this.showPrompt(promptAfter);
-      if (this.line.length > 0) this.write(Uint8Array.from(this.line));
+      if (typed.length > 0) this.write(typed);
     } else if (open) {
       if (p !== null) this.write(te.encode(p));
-      if (this.line.length > 0) this.write(Uint8Array.from(this.line));
-    }
-  }
-
-  private textByte(b: number): void {
-    if (this.esc === 1) {
-      if (b === 0x5b) {
-        this.esc = 2;
-        return;
-      }
-      this.esc = 0; // not a CSI: the ESC alone is dropped, this byte counts
-    } else if (this.esc === 2) {
-      if (b >= 0x40 && b <= 0x7e) this.esc = 0;
-      return;
-    }
-    const wasCR = this.lastCR;
-    this.lastCR = false;
-    switch (b) {
-      case 0x03:
-        this.ctrlC();
-        return;
-      case 0x08:
-      case 0x7f:
-        if (this.line.length > 0) {
-          this.line.pop();
-          this.write(Uint8Array.of(0x08, 0x20, 0x08));
-        }
-        return;
-      case 0x0d:
-        this.lastCR = true;
-        this.endLine();
-        return;
-      case 0x0a:
-        if (!wasCR) this.endLine();
-        return;
-      case 0x00:
-        this.line = [];
-        return;
-      case 0x1b:
-        this.esc = 1;
-        return;
-      default:
-        if (b < 0x20 && b !== 0x09) return;
-        this.line.push(b);
-        this.write(Uint8Array.of(b));
+      if (typed.length > 0) this.write(typed);
     }
   }
 
   private ctrlC(): void {
     this.write(te.encode("^C\r\n"));
     this.promptShown = null;
-    this.line = [];
+    this.editor.discardLine();
     this.cont = null;
     const busy = this.textRunning !== null || this.textQueue.length > 0;
     if (!busy) {
@@ -585,10 +529,8 @@ export class LinkServer {
     else this.runText();
   }
 
-  private endLine(): void {
-    const lineBytes = Uint8Array.from(this.line);
-    this.line = [];
-    this.write(CRLF);
+  /** A line ended (the editor has echoed its CR LF): run it, continue it, or queue it. */
+  private endLine(lineBytes: Uint8Array): void {
     this.promptShown = null;
     const text = this.cont ? concat([this.cont, "\n", lineBytes]) : lineBytes;
     if (!this.cont && lineBytes.every((c) => c === 0x20 || c === 0x09)) {

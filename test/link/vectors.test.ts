@@ -12,6 +12,7 @@ import { Deframer } from "../../host/link/deframer.js";
 import { decodeMessage, encodeMessage, MsgType, type BoardInfo, type Message } from "../../host/link/messages.js";
 import { fragment } from "../../host/link/fragment.js";
 import { buildImage, decodeImageHeader, ImageError, verifyImage } from "../../host/link/image-header.js";
+import { LineEditor } from "../../host/board/line-editor.js";
 
 const DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../vectors");
 const load = (name: string) => JSON.parse(readFileSync(join(DIR, name), "utf8"));
@@ -236,4 +237,27 @@ describe("image header vectors", () => {
         expect((err as ImageError).code).toBe(t.error);
       }
     });
+});
+
+describe("text mode's line editor vectors", () => {
+  const v = load("text-editor.json");
+  for (const t of v.cases)
+    it(t.name, () => {
+      const out: object[] = [];
+      const editor = new LineEditor((b) => {
+        const last = out[out.length - 1] as { echo_hex?: string } | undefined;
+        if (last?.echo_hex !== undefined) last.echo_hex += hex(b);
+        else out.push({ echo_hex: hex(b) });
+      });
+      for (const b of unhex(t.in_hex)) {
+        const ev = editor.feed(b);
+        if (ev === "line") out.push({ event: "line", line_hex: hex(editor.lastLine) });
+        else if (ev !== "none") out.push({ event: ev });
+      }
+      expect(out).toEqual(t.out);
+    });
+  it("there are cases for every event", () => {
+    const events = new Set(v.cases.flatMap((t: { out: { event?: string }[] }) => t.out.map((o) => o.event).filter(Boolean)));
+    expect([...events].sort()).toEqual(["ctrl-c", "enter", "line"]);
+  });
 });

@@ -336,6 +336,50 @@ const imageVectors = {
   ],
 };
 
+// ---- text mode's line editor (docs/link.md section 2), written out by hand ----
+// Each case: the bytes typed, then what the editor must give back in order: echo bytes
+// (consecutive echoes as one), and the events "line" (with the line, without its end),
+// "ctrl-c" and "enter". What the board then does with a line, a Ctrl-C or ENTER is not
+// the editor's (section 2's prompts, queueing and interrupts are tested end to end).
+const ENTER = "\x00\xff\x53\x58\x53\x00";
+const editorCases = [
+  ["a line ended by CR", "ab\r", [["echo", "ab\r\n"], ["line", "ab"]]],
+  ["a line ended by LF", "ab\n", [["echo", "ab\r\n"], ["line", "ab"]]],
+  ["CR LF is one line end", "a\r\nb\r", [["echo", "a\r\n"], ["line", "a"], ["echo", "b\r\n"], ["line", "b"]]],
+  ["LF LF and CR CR are two empty lines each", "\n\n\r\r", [["echo", "\r\n"], ["line", ""], ["echo", "\r\n"], ["line", ""], ["echo", "\r\n"], ["line", ""], ["echo", "\r\n"], ["line", ""]]],
+  ["LF CR is two line ends", "a\n\r", [["echo", "a\r\n"], ["line", "a"], ["echo", "\r\n"], ["line", ""]]],
+  ["BS and DEL erase the last byte", "abc\x08\x7fd\r", [["echo", "abc\x08 \x08\x08 \x08d\r\n"], ["line", "ad"]]],
+  ["erasing an empty line echoes nothing", "\x08\x7f\r", [["echo", "\r\n"], ["line", ""]]],
+  ["TAB is kept, other control bytes are ignored", "a\tb\x01\x07\x1f\x04c\r", [["echo", "a\tbc\r\n"], ["line", "a\tbc"]]],
+  ["bytes from 0x80 up are typed (UTF-8)", "\xc3\xa9\r", [["echo", "\xc3\xa9\r\n"], ["line", "\xc3\xa9"]]],
+  ["arrow keys (CSI sequences) are ignored", "a\x1b[A\x1b[1;5Cb\r", [["echo", "ab\r\n"], ["line", "ab"]]],
+  ["ESC not followed by [ is dropped alone", "a\x1bxb\r", [["echo", "axb\r\n"], ["line", "axb"]]],
+  ["a CSI sequence runs to its final byte, control bytes included", "\x1b[1\r2~a\r", [["echo", "a\r\n"], ["line", "a"]]],
+  ["NUL discards the line being typed", "abc\x00de\r", [["echo", "abcde\r\n"], ["line", "de"]]],
+  ["Ctrl-C is an event; the line stays for the board to discard", "ab\x03", [["echo", "ab"], ["ctrl-c"]]],
+  ["Ctrl-C on an empty line", "\x03", [["ctrl-c"]]],
+  ["ENTER, not echoed", ENTER, [["enter"]]],
+  ["ENTER after typing", "ab" + ENTER, [["echo", "ab"], ["enter"]]],
+  ["ENTER after a line", "a\r" + ENTER, [["echo", "a\r\n"], ["line", "a"], ["enter"]]],
+  ["a broken ENTER match: the held bytes are typed", "x\x00\xff\x53q\r", [["echo", "x\xff\x53q\r\n"], ["line", "\xff\x53q"]]],
+  ["a match broken at its last byte", "\x00\xff\x53\x58\x53z\r", [["echo", "\xff\x53\x58\x53z\r\n"], ["line", "\xff\x53\x58\x53z"]]],
+  ["a line end breaks a match", "\x00\xff\r", [["echo", "\xff\r\n"], ["line", "\xff"]]],
+  ["a NUL that breaks a match starts a new one", "\x00\xff\x53" + ENTER, [["echo", "\xff\x53"], ["enter"]]],
+  ["NUL NUL then the rest of ENTER", "\x00" + ENTER, [["enter"]]],
+  ["ENTER's bytes are held, not erased: BS after a partial match", "\x00\xff\x08\r", [["echo", "\xff\x08 \x08\r\n"], ["line", ""]]],
+];
+const editorVectors = {
+  description:
+    "Text mode's line editor (docs/link.md section 2), byte by byte. 'in_hex' is typed; 'out' is what the editor gives back in order: {echo_hex} (bytes for the terminal, consecutive echoes joined), {event: 'line', line_hex} (a line ended; without its end), {event: 'ctrl-c'}, {event: 'enter'} (the ENTER sequence 00 FF 53 58 53 00: framed mode follows).",
+  cases: editorCases.map(([name, input, out]) => ({
+    name,
+    in_hex: hex(ascii(input)),
+    out: out.map(([kind, text]) =>
+      kind === "echo" ? { echo_hex: hex(ascii(text)) } : kind === "line" ? { event: "line", line_hex: hex(ascii(text)) } : { event: kind },
+    ),
+  })),
+};
+
 const files = {
   "crc32.json": crcVectors,
   "cobs.json": cobsVectors,
@@ -352,6 +396,7 @@ const files = {
   },
   "deframer.json": deframerVectors,
   "image-headers.json": imageVectors,
+  "text-editor.json": editorVectors,
 };
 
 const check = process.argv.includes("--check");
