@@ -381,3 +381,43 @@ describe.skipIf(!simExists).each(ENGINES)("a board that goes away during a flash
     }
   }, 90_000);
 });
+
+// One flash file handed from board to board. The boot record and the image slots are
+// written by host/board/slots.ts on the V8 board and by firmware/core/sxs_slots.c on the
+// others; the K/V log by the image on all of them. Each board must take over what the
+// one before it left: the image that board flashed (in the other slot) and every key.
+describe.skipIf(!simExists || ENGINES.length < 2)("one flash file passed from board to board", () => {
+  const order = [...ENGINES, ENGINES[0]!];
+  it(`${order.join(" → ")}: each boots the image the one before flashed, with every key`, async () => {
+    await buildDist();
+    const dir = tempDir("sxs-e2e-handover");
+    const flash = join(dir, "flash.bin");
+    const keys: string[] = [];
+    let want: { image: string; activeSlot: number } | undefined;
+    for (let i = 0; i < order.length; i++) {
+      const engine = order[i]!;
+      const sim = await startSim([...(engine === "v8" ? [] : ["--engine", engine]), "--flash", flash]);
+      try {
+        const p = ["--port", sim.path];
+        const info = JSON.parse((await runCli(["info", "--json", ...p])).stdout);
+        if (want) expect({ image: info.image, activeSlot: info.activeSlot }, `${engine} after ${order[i - 1]}`).toEqual(want);
+        for (const k of keys) expect((await runCli(["exec", ...p, `(core/kv/get ${k})`])).stdout, `${engine}: ${k}`).toBe(`"${k}"\n`);
+        if (i === order.length - 1) break;
+        const key = `from-${engine}-${i}`;
+        expect((await runCli(["exec", ...p, `(core/kv/set ${key} "${key}")`])).stdout).toBe("true\n");
+        keys.push(key);
+        const w = variantWasm(`handover-${i}`);
+        const f = join(dir, `handover-${i}.wasm`);
+        writeFileSync(f, w);
+        const r = await runCli(["flash", ...p, f], { timeoutMs: 60_000 });
+        expect(r.code, `${engine}: ${r.stderr}`).toBe(0);
+        const after = JSON.parse((await runCli(["info", "--json", ...p])).stdout);
+        expect(after.image).toBe(hex8(crc32(w)));
+        expect(after.activeSlot).toBe(1 - info.activeSlot); // the inactive slot took it
+        want = { image: after.image, activeSlot: after.activeSlot };
+      } finally {
+        await sim.stop();
+      }
+    }
+  }, 180_000);
+});
