@@ -1,12 +1,13 @@
 /* test_vectors.c - the shared link vectors of test/vectors/NAME.json, byte for
  * byte: CRC-32, COBS, every frame and message layout, the fragmented EXEC,
- * refused frames, the noisy deframer stream, image headers, text mode's line
- * editor; and slp-buffer.json through the image under wasm3 (sxs_encode). */
+ * refused frames, the noisy deframer stream, image headers, boot records,
+ * text mode's line editor; and slp-buffer.json through the image under wasm3 (sxs_encode). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "memflash.h"
 #include "sxs_cobs.h"
 #include "sxs_crc32.h"
 #include "sxs_engine.h"
@@ -14,6 +15,7 @@
 #include "sxs_image.h"
 #include "sxs_link.h"
 #include "sxs_msg.h"
+#include "sxs_slots.h"
 #include "sxs_text.h"
 #include "test.h"
 
@@ -473,6 +475,87 @@ static void deframer_vectors(void)
     report("deframer.json", n, before);
 }
 
+/* ---- boot-record.json ---- */
+
+static int same_record(const sxs_boot_record *r, const json *f)
+{
+    return f && r->counter == (uint32_t)json_num(f, "counter", -1) && r->active == json_num(f, "active", -1) &&
+           r->state == json_num(f, "state", -1) && r->attempts == json_num(f, "attempts", -1) &&
+           r->previous == json_num(f, "previous", -1) && r->active_crc == (uint32_t)json_num(f, "active_crc", -1) &&
+           r->failed_crc == (uint32_t)json_num(f, "failed_crc", -1) &&
+           r->rollback_reason == json_num(f, "rollback_reason", -1);
+}
+
+static void boot_record_vectors(void)
+{
+    int before = sxs_test_check_failures, n = 0;
+    json *j = load("boot-record.json");
+    const json *recs = json_get(j, "records"), *decs = json_get(j, "decodes"), *refused = json_get(j, "refused"),
+               *areas = json_get(j, "areas");
+    CHECK(recs && recs->len && decs && refused && refused->len && areas && areas->len);
+    for (size_t i = 0; recs && i < recs->len; i++, n++) {
+        const json *t = json_at(recs, i), *f = json_get(t, "fields");
+        size_t hn;
+        uint8_t *want = hexf(t, "hex", &hn);
+        sxs_boot_record r = { .counter = (uint32_t)json_num(f, "counter", 0),
+                              .active = (uint8_t)json_num(f, "active", 0),
+                              .state = (uint8_t)json_num(f, "state", 0),
+                              .attempts = (uint8_t)json_num(f, "attempts", 0),
+                              .previous = (uint8_t)json_num(f, "previous", 0),
+                              .active_crc = (uint32_t)json_num(f, "active_crc", 0),
+                              .failed_crc = (uint32_t)json_num(f, "failed_crc", 0),
+                              .rollback_reason = (uint8_t)json_num(f, "rollback_reason", 0) };
+        uint8_t out[SXS_BOOT_RECORD_LEN];
+        sxs_boot_record_encode(&r, out);
+        CHECK(same(out, sizeof out, want, hn));
+        sxs_boot_record d;
+        CHECK(hn == SXS_BOOT_RECORD_LEN && sxs_boot_record_decode(want, &d) == 0 && same_record(&d, f));
+        free(want);
+    }
+    for (size_t i = 0; decs && i < decs->len; i++, n++) {
+        const json *t = json_at(decs, i);
+        size_t hn;
+        uint8_t *b = hexf(t, "hex", &hn);
+        sxs_boot_record d;
+        CHECK(hn == SXS_BOOT_RECORD_LEN && sxs_boot_record_decode(b, &d) == 0 && same_record(&d, json_get(t, "fields")));
+        free(b);
+    }
+    for (size_t i = 0; refused && i < refused->len; i++, n++) {
+        size_t hn;
+        uint8_t *b = hexf(json_at(refused, i), "hex", &hn);
+        sxs_boot_record d;
+        CHECK(hn == SXS_BOOT_RECORD_LEN && sxs_boot_record_decode(b, &d) != 0);
+        free(b);
+    }
+    for (size_t i = 0; areas && i < areas->len; i++, n++) {
+        const json *t = json_at(areas, i);
+        size_t n0, n1;
+        uint8_t *s0 = hexf(t, "sector0_hex", &n0), *s1 = hexf(t, "sector1_hex", &n1);
+        memflash m;
+        memflash_init(&m, 4096, 4096);
+        CHECK(m.ops.write(m.ops.ctx, SXS_PART_BOOT, 0, s0, (uint32_t)n0) == 0);
+        CHECK(m.ops.write(m.ops.ctx, SXS_PART_BOOT, SXS_FLASH_SECTOR, s1, (uint32_t)n1) == 0);
+        sxs_boot_record r;
+        const json *w = json_get(t, "winner");
+        if (!w || w->kind == JSON_NULL) {
+            CHECK(sxs_boot_record_load(&m.ops, &r) == -1);
+        } else {
+            /* the winner's sector is not in the API: its record is told apart by its counter */
+            CHECK(sxs_boot_record_load(&m.ops, &r) == 0 && r.counter == (uint32_t)json_num(t, "counter", -1));
+            size_t wn;
+            uint8_t *wb = hexf(t, w->num == 0 ? "sector0_hex" : "sector1_hex", &wn);
+            uint8_t got[SXS_BOOT_RECORD_LEN]; /* the record loaded is the winner's, byte for byte */
+            sxs_boot_record_encode(&r, got);
+            CHECK(wn == SXS_BOOT_RECORD_LEN && same(got, sizeof got, wb, wn));
+            free(wb);
+        }
+        memflash_free(&m);
+        free(s0), free(s1);
+    }
+    json_free(j);
+    report("boot-record.json", n, before);
+}
+
 /* ---- text-editor.json ---- */
 
 /* what the editor echoes, gathered as the vectors write it: consecutive echoes joined */
@@ -638,6 +721,7 @@ SXS_TESTS(sxs_tests_vectors) = {
     { "vectors: frames.json (frames, message layouts, fragmented EXEC, refused frames)", frame_vectors },
     { "vectors: deframer.json (noisy stream, any chunking)", deframer_vectors },
     { "vectors: image-headers.json", image_vectors },
+    { "vectors: boot-record.json (records, refused ones, which sector wins)", boot_record_vectors },
     { "vectors: text-editor.json (text mode's line editor)", text_editor_vectors },
     { "vectors: slp-buffer.json (sxs_encode under wasm3)", slp_vectors },
     SXS_TESTS_END

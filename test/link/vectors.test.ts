@@ -13,6 +13,8 @@ import { decodeMessage, encodeMessage, MsgType, type BoardInfo, type Message } f
 import { fragment } from "../../host/link/fragment.js";
 import { buildImage, decodeImageHeader, ImageError, verifyImage } from "../../host/link/image-header.js";
 import { LineEditor } from "../../host/board/line-editor.js";
+import { NorFlash, PARTITIONS, SECTOR } from "../../host/board/flash.js";
+import { Slots, decodeBootRecord, encodeBootRecord, type BootRecord } from "../../host/board/slots.js";
 
 const DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../vectors");
 const load = (name: string) => JSON.parse(readFileSync(join(DIR, name), "utf8"));
@@ -260,4 +262,34 @@ describe("text mode's line editor vectors", () => {
     const events = new Set(v.cases.flatMap((t: { out: { event?: string }[] }) => t.out.map((o) => o.event).filter(Boolean)));
     expect([...events].sort()).toEqual(["ctrl-c", "enter", "line"]);
   });
+});
+
+describe("boot record vectors", () => {
+  const v = load("boot-record.json");
+  type Fields = { counter: number; active: number; state: number; attempts: number; previous: number; active_crc: number; failed_crc: number; rollback_reason: number };
+  const record = (f: Fields): BootRecord => ({
+    counter: f.counter,
+    active: f.active,
+    state: f.state,
+    attempts: f.attempts,
+    previous: f.previous,
+    activeCrc: f.active_crc,
+    failedCrc: f.failed_crc,
+    rollbackReason: f.rollback_reason,
+  });
+  for (const t of v.records)
+    it(`${t.name}: encodes and decodes`, () => {
+      expect(hex(encodeBootRecord(record(t.fields)))).toBe(t.hex);
+      expect(decodeBootRecord(unhex(t.hex))).toEqual(record(t.fields));
+    });
+  for (const t of v.decodes) it(`${t.name}: decodes`, () => expect(decodeBootRecord(unhex(t.hex))).toEqual(record(t.fields)));
+  for (const t of v.refused) it(`${t.name}: refused`, () => expect(decodeBootRecord(unhex(t.hex))).toBeNull());
+  for (const t of v.areas)
+    it(`two sectors, ${t.name}`, () => {
+      const flash = NorFlash.memory();
+      flash.write(PARTITIONS.boot.offset, unhex(t.sector0_hex));
+      flash.write(PARTITIONS.boot.offset + SECTOR, unhex(t.sector1_hex));
+      const got = new Slots(flash).readRecord();
+      expect(got === null ? null : { winner: got.sector, counter: got.record.counter }).toEqual(t.winner === null ? null : { winner: t.winner, counter: t.counter });
+    });
 });

@@ -336,6 +336,60 @@ const imageVectors = {
   ],
 };
 
+// ---- the boot record (docs/link.md section 13) ----
+// 32 bytes: magic "SXSB", counter u32, active u8, state u8, attempts u8, previous u8,
+// active_crc u32, failed_crc u32, rollback_reason u8, 7 reserved, CRC-32 of bytes 0..27.
+function bootRecord(r, { magic = "SXSB", reserved = 0, flipCrc = false } = {}) {
+  const b = new Uint8Array(32);
+  const dv = new DataView(b.buffer);
+  b.set(ascii(magic), 0);
+  dv.setUint32(4, r.counter, true);
+  b[8] = r.active, b[9] = r.state, b[10] = r.attempts, b[11] = r.previous;
+  dv.setUint32(12, r.active_crc, true);
+  dv.setUint32(16, r.failed_crc, true);
+  b[20] = r.rollback_reason;
+  b.fill(reserved, 21, 28);
+  dv.setUint32(28, (crc(b.subarray(0, 28)) ^ (flipCrc ? 1 : 0)) >>> 0, true);
+  return b;
+}
+const rec = (counter, active, state, attempts, previous, active_crc, failed_crc, rollback_reason) =>
+  ({ counter, active, state, attempts, previous, active_crc, failed_crc, rollback_reason });
+const bootRecords = [
+  ["first boot of a blank flash: slot A confirmed", rec(1, 0, 0, 0, 0xff, 0x3cbd61ca, 0, 0)],
+  ["a new image in slot B awaiting its trial", rec(2, 1, 1, 0, 0, 0x82cc63d8, 0, 0)],
+  ["its first boot counted", rec(3, 1, 1, 1, 0, 0x82cc63d8, 0, 0)],
+  ["rolled back to A: B trapped at start-up", rec(4, 0, 0, 0, 0xff, 0x3cbd61ca, 0x82cc63d8, 1)],
+  ["no image at all (both slots failed)", rec(9, 0xff, 0, 0, 0xff, 0, 0xdeadbeef, 3)],
+  ["largest counter and attempts", rec(0xffffffff, 1, 1, 255, 0, 0xffffffff, 0xffffffff, 5)],
+];
+const goodRec = bootRecord(bootRecords[1][1]);
+const erased = new Uint8Array(32).fill(0xff);
+const bootVectors = {
+  description:
+    "The boot record (docs/link.md section 13): 32 bytes, little-endian; magic 'SXSB', counter u32, active u8 (0xFF none), state u8 (0 CONFIRMED, 1 PENDING), attempts u8, previous u8, active_crc u32, failed_crc u32, rollback_reason u8, 7 reserved bytes (written 0, not checked), CRC-32 of bytes 0..27. 'records' encode and decode both ways; 'refused' are not records; 'areas' are the two sectors' first 32 bytes and which one a board boots from: the valid one with the larger counter, sector 0 on a tie, none when neither is valid.",
+  records: bootRecords.map(([name, fields]) => ({ name, fields, hex: hex(bootRecord(fields)) })),
+  decodes: [
+    { name: "reserved bytes set (CRC right): still a record", hex: hex(bootRecord(bootRecords[0][1], { reserved: 0xaa })), fields: bootRecords[0][1] },
+  ],
+  refused: [
+    { name: "erased (all FF)", hex: hex(erased) },
+    { name: "all zero", hex: hex(new Uint8Array(32)) },
+    { name: "wrong magic (SXSI, an image header's)", hex: hex(bootRecord(bootRecords[0][1], { magic: "SXSI" })) },
+    { name: "CRC off by one bit", hex: hex(bootRecord(bootRecords[0][1], { flipCrc: true })) },
+    { name: "a field byte flipped after the CRC was written", hex: hex(Uint8Array.from(goodRec, (v, i) => (i === 8 ? v ^ 1 : v))) },
+  ],
+  areas: [
+    { name: "blank area", sector0_hex: hex(erased), sector1_hex: hex(erased), winner: null },
+    { name: "only sector 0", sector0_hex: hex(bootRecord(rec(1, 0, 0, 0, 0xff, 1, 0, 0))), sector1_hex: hex(erased), winner: 0, counter: 1 },
+    { name: "only sector 1", sector0_hex: hex(erased), sector1_hex: hex(bootRecord(rec(7, 1, 0, 0, 0xff, 2, 0, 0))), winner: 1, counter: 7 },
+    { name: "the larger counter wins", sector0_hex: hex(bootRecord(rec(6, 0, 0, 0, 0xff, 1, 0, 0))), sector1_hex: hex(bootRecord(rec(7, 1, 1, 0, 0, 2, 0, 0))), winner: 1, counter: 7 },
+    { name: "the larger counter wins from sector 0 too", sector0_hex: hex(bootRecord(rec(8, 0, 0, 0, 1, 1, 2, 1))), sector1_hex: hex(bootRecord(rec(7, 1, 1, 0, 0, 2, 0, 0))), winner: 0, counter: 8 },
+    { name: "a torn newer copy loses to the valid older one", sector0_hex: hex(bootRecord(rec(8, 0, 0, 0, 1, 1, 2, 1), { flipCrc: true })), sector1_hex: hex(bootRecord(rec(7, 1, 1, 0, 0, 2, 0, 0))), winner: 1, counter: 7 },
+    { name: "equal counters: sector 0", sector0_hex: hex(bootRecord(rec(5, 0, 0, 0, 0xff, 1, 0, 0))), sector1_hex: hex(bootRecord(rec(5, 1, 0, 0, 0xff, 2, 0, 0))), winner: 0, counter: 5 },
+    { name: "neither valid", sector0_hex: hex(new Uint8Array(32)), sector1_hex: hex(bootRecord(rec(3, 0, 0, 0, 0xff, 1, 0, 0), { magic: "SXSb" })), winner: null },
+  ],
+};
+
 // ---- text mode's line editor (docs/link.md section 2), written out by hand ----
 // Each case: the bytes typed, then what the editor must give back in order: echo bytes
 // (consecutive echoes as one), and the events "line" (with the line, without its end),
@@ -396,6 +450,7 @@ const files = {
   },
   "deframer.json": deframerVectors,
   "image-headers.json": imageVectors,
+  "boot-record.json": bootVectors,
   "text-editor.json": editorVectors,
 };
 
