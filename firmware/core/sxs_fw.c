@@ -65,7 +65,30 @@ static void out_lines(sxs_fw *fw, const char *prefix, const uint8_t *t, uint32_t
 
 static void echo(void *ctx, const uint8_t *b, size_t n) { out(ctx, b, n); }
 
-void sxs_fw_prompt(sxs_fw *fw) { sxs_fw_outs(fw, "> "); }
+void sxs_fw_prompt(sxs_fw *fw)
+{
+    sxs_fw_outs(fw, "> ");
+    fw->prompt_shown = 1;
+}
+
+/* Output that may come while a person types (a log line, a result): on lines of its
+ * own, then the prompt and what was typed of the line so far, drawn again; with
+ * prompt_after, a new prompt in any case. */
+static void text_async(sxs_fw *fw, const char *prefix, const uint8_t *t, uint32_t n, int prompt_after)
+{
+    uint32_t tn;
+    const uint8_t *typed = sxs_text_typed(&fw->text, &tn);
+    uint8_t shown = fw->prompt_shown;
+    int open = shown || tn > 0;
+    if (open) sxs_fw_outs(fw, "\r\n");
+    out_lines(fw, prefix, t, n);
+    if (prompt_after) {
+        sxs_fw_prompt(fw);
+    } else if (open && shown) {
+        sxs_fw_outs(fw, shown == 2 ? ".. " : "> ");
+    }
+    if ((prompt_after || open) && tn) out(fw, typed, tn);
+}
 
 /* the longest request text the image takes (its MAX_INPUT limit) */
 uint32_t sxs_fw_max_input(const sxs_fw *fw)
@@ -217,9 +240,10 @@ static void h_result(void *ctx, int32_t req, const uint8_t *t, uint32_t n)
     sxs_fw_req_remove(fw, i);
     if (text) {
         if (fw->mode != SXS_FW_TEXT) return; /* dropped: the board went framed */
-        out_lines(fw, "=> ", t, n);
-        uint32_t s, e;
-        if (fw->text_running == 0 && !sxs_text_next_line(&fw->text, &s, &e)) sxs_fw_prompt(fw);
+        /* the prompt comes once nothing waits; the next form runs from the main loop */
+        int more = fw->text.queued > 0 || fw->text_running > 0;
+        text_async(fw, "=> ", t, n, !more);
+        if (more) fw->prompt_shown = 0;
     } else if (fw->mode == SXS_FW_FRAMED) {
         sxs_fw_send_msg(fw, SXS_MSG_RESULT, (uint32_t)req, NULL, 0, t, n, 0);
     }
@@ -230,7 +254,7 @@ static void h_log(void *ctx, const uint8_t *t, uint32_t n)
     sxs_fw *fw = ctx;
     if (fw->capturing) capture(fw, t, n);
     else if (fw->mode == SXS_FW_FRAMED) sxs_fw_send_msg(fw, SXS_MSG_LOG, 0, NULL, 0, t, n, 0);
-    else out_lines(fw, "log: ", t, n);
+    else text_async(fw, "log: ", t, n, 0);
 }
 
 static void h_event(void *ctx, int32_t channel, int32_t topic, const uint8_t *t, uint32_t n)
@@ -370,7 +394,11 @@ static void start_session(sxs_fw *fw)
     int was_text = fw->mode == SXS_FW_TEXT;
     fw->mode = SXS_FW_FRAMED;
     drop_link_state(fw);
-    if (was_text) sxs_text_reset(&fw->text);
+    if (was_text) {
+        sxs_text_reset(&fw->text);
+        fw->text_skip = 0;
+        fw->prompt_shown = 0;
+    }
     clear_watches(fw);
     fw->session++;
     fw->last_rx_ms = sxs_fw_ms(fw);
@@ -388,6 +416,8 @@ static void enter_text(sxs_fw *fw)
 {
     fw->mode = SXS_FW_TEXT;
     sxs_text_init(&fw->text, fw->rx_buf, sizeof fw->rx_buf, echo, fw);
+    fw->text_skip = 0;
+    fw->prompt_shown = 0;
 }
 
 /* LEAVE, link_idle_ms, or the link went down: back to text mode. */
@@ -409,46 +439,33 @@ int sxs_fw_blank(const uint8_t *t, uint32_t n)
     return 1;
 }
 
+/* Run the queued forms one at a time (text mode runs one request at a time); forms
+ * queued before a Ctrl-C answer @"interrupted" instead.  Then, with nothing left to
+ * run, the prompt. */
 static void text_work(sxs_fw *fw)
 {
-    uint32_t s, end;
-    while (fw->mode == SXS_FW_TEXT && !fw->stop && fw->text_running == 0 && sxs_text_next_line(&fw->text, &s, &end)) {
-        const uint8_t *t = fw->text.buf;
-        if (sxs_fw_blank(t, end)) {
-            sxs_text_take(&fw->text, end);
-            sxs_fw_prompt(fw);
+    const uint8_t *t;
+    uint32_t n;
+    while (fw->mode == SXS_FW_TEXT && !fw->stop && fw->text_running == 0 && sxs_text_next_form(&fw->text, &t, &n)) {
+        if (fw->text_skip) {
+            fw->text_skip--;
+            sxs_text_take_form(&fw->text);
+            sxs_fw_outs(fw, "=> " SXS_FW_INTERRUPTED "\r\n");
             continue;
         }
         if (!fw->e) {
-            sxs_text_take(&fw->text, end);
+            sxs_text_take_form(&fw->text);
             sxs_fw_outs(fw, "!! no image is running\r\n");
-            sxs_fw_prompt(fw);
-            continue;
-        }
-        sxs_split_result sr;
-        fw->in_engine = 1;
-        const char *m = sxs_engine_split(fw->e, t, end, &sr);
-        fw->in_engine = 0;
-        if (m) {
-            sxs_text_take(&fw->text, end);
-            sxs_fw_trap(fw, m);
-            continue;
-        }
-        int unclosed = sr.n < 0 && sr.error_len >= 17 && memcmp(sr.error, "@\"parse: unclosed", 17) == 0;
-        sxs_split_result_free(&sr);
-        if (unclosed) {
-            sxs_text_continue(&fw->text, end);
-            sxs_fw_outs(fw, ".. ");
             continue;
         }
         if (fw->nreqs >= SXS_FW_MAX_REQUESTS) return; /* after some results */
         int32_t id = fw->next_text_req, r = 0;
         sxs_fw_req_add(fw, id, 1); /* before sxs_submit: the image may answer at once */
         fw->in_engine = 1;
-        m = sxs_engine_submit(fw->e, id, 0, t, end, &r);
+        const char *m = sxs_engine_submit(fw->e, id, 0, t, n, &r);
         fw->in_engine = 0;
         if (m) {
-            sxs_text_take(&fw->text, end);
+            sxs_text_take_form(&fw->text);
             sxs_fw_trap(fw, m);
             continue;
         }
@@ -456,17 +473,59 @@ static void text_work(sxs_fw *fw)
             int i = sxs_fw_req_find(fw, id);
             if (i >= 0) sxs_fw_req_remove(fw, i);
         }
-        if (r == -1) return; /* queue full: the line waits, the image runs */
+        if (r == -1) return; /* queue full: the form waits, the image runs */
         fw->next_text_req = fw->next_text_req == 0x7FFFFFFF ? SXS_FW_TEXT_REQ_BASE : fw->next_text_req + 1;
-        sxs_text_take(&fw->text, end);
+        sxs_text_take_form(&fw->text);
         if (r == 0) {
             fw->more = 1;
         } else {
             if (r == -3) sxs_fw_outs(fw, "!! out of memory\r\n");
             else sxs_fw_outf(fw, "!! request refused: %d\r\n", (int)r);
-            sxs_fw_prompt(fw);
         }
     }
+    if (fw->mode == SXS_FW_TEXT && !fw->stop && fw->text_running == 0 && !fw->text.queued && !fw->prompt_shown)
+        sxs_fw_prompt(fw);
+}
+
+/* A line ended (the editor has echoed its CR LF).  What it makes of the form being typed
+ * is decided at once, so that what the board writes back does not depend on how the
+ * bytes were chunked: a blank line goes (a prompt when idle), an unclosed list or string
+ * asks for another line (".. "), anything else is a complete form and joins the queue. */
+static void text_line(sxs_fw *fw)
+{
+    fw->prompt_shown = 0;
+    const uint8_t *t;
+    uint32_t n;
+    int continued = sxs_text_form(&fw->text, &t, &n);
+    if (!continued && sxs_fw_blank(t, n)) {
+        sxs_text_drop_form(&fw->text);
+        if (fw->text_running == 0 && !fw->text.queued) sxs_fw_prompt(fw);
+        return;
+    }
+    if (!fw->e) {
+        sxs_text_drop_form(&fw->text);
+        sxs_fw_outs(fw, "!! no image is running\r\n");
+        sxs_fw_prompt(fw);
+        return;
+    }
+    sxs_split_result sr;
+    fw->in_engine = 1;
+    const char *m = sxs_engine_split(fw->e, t, n, &sr);
+    fw->in_engine = 0;
+    if (m) {
+        sxs_text_drop_form(&fw->text);
+        sxs_fw_trap(fw, m);
+        return;
+    }
+    int unclosed = sr.n < 0 && sr.error_len >= 17 && memcmp(sr.error, "@\"parse: unclosed", 17) == 0;
+    sxs_split_result_free(&sr);
+    if (unclosed) {
+        sxs_fw_outs(fw, ".. ");
+        fw->prompt_shown = 2;
+        return;
+    }
+    sxs_text_queue_form(&fw->text);
+    text_work(fw);
 }
 
 static void input(sxs_fw *fw, const uint8_t *b, size_t n)
@@ -474,11 +533,12 @@ static void input(sxs_fw *fw, const uint8_t *b, size_t n)
     size_t i = 0;
     while (i < n && fw->mode == SXS_FW_TEXT) {
         int r = sxs_text_feed(&fw->text, b[i++]);
-        if (r == SXS_TEXT_ENTER) start_session(fw);
+        if (r == SXS_TEXT_LINE) text_line(fw);
+        else if (r == SXS_TEXT_ENTER) start_session(fw);
         else if (r == SXS_TEXT_CTRL_C) sxs_fw_text_interrupt(fw);
         else if (r == SXS_TEXT_TOO_LONG) {
             sxs_fw_outf(fw, "!! line longer than %u bytes dropped\r\n", (unsigned)sizeof fw->rx_buf - 2);
-            sxs_fw_prompt(fw);
+            fw->prompt_shown = 0; /* the prompt comes when nothing runs (text_work) */
         }
     }
     if (i < n && fw->mode == SXS_FW_FRAMED) sxs_link_receive(&fw->link, b + i, n - i, sxs_fw_ms(fw));
@@ -622,10 +682,9 @@ static void do_linger(sxs_fw *fw)
 
 static int32_t wait_ms(sxs_fw *fw, int32_t max_wait, int busy)
 {
-    uint32_t s, e;
     if (fw->nevents || fw->enter_pending) return 0;
     if (fw->e && fw->more && !(fw->mode == SXS_FW_FRAMED && sxs_link_tx_room(&fw->link) < SXS_FRAME_MAX_BODY)) return 0;
-    if (fw->mode == SXS_FW_TEXT && fw->text_running == 0 && sxs_text_next_line(&fw->text, &s, &e)) return 0;
+    if (fw->mode == SXS_FW_TEXT && fw->text_running == 0 && fw->text.queued) return 0;
     if (fw->mode == SXS_FW_FRAMED && !busy && fw->link.rx_count && sxs_link_tx_room(&fw->link) >= SXS_FRAME_MAX_BODY) return 0;
     uint32_t now = sxs_fw_ms(fw);
     int64_t w = max_wait < 0 ? INT32_MAX : max_wait;

@@ -106,6 +106,8 @@ typedef struct sxs_fw {
     uint8_t rx_buf[SXS_LINK_RX_WINDOW]; /* receive window; text mode's line buffer; boot log capture */
     uint8_t tx_buf[SXS_LINK_TX_BUFFER]; /* retransmit buffer */
     sxs_text text;
+    uint8_t prompt_shown; /* text mode: 0 none since the last line end, 1 "> ", 2 ".. " */
+    uint32_t text_skip;   /* queued forms that a Ctrl-C ended: answered @"interrupted", not run */
     uint32_t last_rx_ms;
 
     /* requests and watches */

@@ -13,6 +13,9 @@
 
 #include "sxs_fw.h"
 
+/* the value of a request that was interrupted */
+#define SXS_FW_INTERRUPTED "@\"interrupted\""
+
 /* what an OK with POLL leaves to do once it is acknowledged (fw->linger) */
 enum { LINGER_NONE = 0, LINGER_LEAVE, LINGER_RESET, LINGER_COMMIT };
 

@@ -8,7 +8,7 @@
 #include "sxs_fw_internal.h"
 #include "sxs_msg.h"
 
-static const char interrupted_value[] = "@\"interrupted\"";
+static const char interrupted_value[] = SXS_FW_INTERRUPTED;
 
 /* ---- INTERRUPT ------------------------------------------------------------------------ */
 
@@ -63,18 +63,23 @@ void sxs_fw_interrupt(sxs_fw *fw, uint32_t req)
     sxs_fw_send_ok(fw, req, found, 0);
 }
 
+/* Ctrl-C in text mode: the line being typed and an unfinished form go; the running
+ * request is interrupted and the queued forms end as @"interrupted" after it, in order;
+ * with nothing running or queued, just a new prompt. */
 void sxs_fw_text_interrupt(sxs_fw *fw)
 {
+    sxs_fw_outs(fw, "^C\r\n");
+    fw->prompt_shown = 0;
+    sxs_text_discard_line(&fw->text);
+    sxs_text_drop_form(&fw->text);
+    if (fw->text_running == 0 && !fw->text.queued) {
+        sxs_fw_prompt(fw);
+        return;
+    }
+    fw->text_skip = sxs_text_queued_forms(&fw->text);
     if (fw->text_running && fw->e) {
-        sxs_fw_outs(fw, "^C\r\n");
-        sxs_text_discard_pending(&fw->text);
         fw->more = 1;
         interrupt_requests(fw, 1);
-    } else {
-        sxs_text_discard_pending(&fw->text);
-        sxs_text_discard_line(&fw->text);
-        sxs_fw_outs(fw, "^C\r\n");
-        sxs_fw_prompt(fw);
     }
 }
 

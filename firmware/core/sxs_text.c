@@ -16,7 +16,7 @@ void sxs_text_init(sxs_text *t, uint8_t *buf, uint32_t cap, void (*echo)(void *,
 
 void sxs_text_reset(sxs_text *t)
 {
-    t->form = t->pending = t->line = 0;
+    t->queued = t->form = t->line = 0;
     t->enter = t->esc = t->last_cr = t->overflow = 0;
 }
 
@@ -31,11 +31,8 @@ void sxs_text_discard_line(sxs_text *t)
     t->overflow = 0;
 }
 
-void sxs_text_discard_pending(sxs_text *t)
-{
-    if (t->pending) memmove(t->buf, t->buf + t->pending, t->line);
-    t->pending = t->form = 0;
-}
+/* where the next typed byte goes */
+static uint32_t end(const sxs_text *t) { return t->queued + t->form + t->line; }
 
 /* One byte through the editor (not the ENTER matcher). */
 static int edit(sxs_text *t, uint8_t b)
@@ -71,21 +68,22 @@ static int edit(sxs_text *t, uint8_t b)
             t->line = 0;
             return SXS_TEXT_TOO_LONG;
         }
-        if (t->pending + t->line + 1 > t->cap) { /* no room for the '\n' */
+        if (end(t) + 1 > t->cap) { /* no room for the '\n' */
             t->line = 0;
             return SXS_TEXT_TOO_LONG;
         }
-        t->buf[t->pending + t->line] = '\n';
-        t->pending += t->line + 1;
+        t->buf[end(t)] = '\n';
+        t->form += t->line + 1;
         t->line = 0;
         return SXS_TEXT_LINE;
     default:
         if (b < 0x20 && b != '\t') return SXS_TEXT_NONE;
-        if (t->pending + t->line + 2 > t->cap) { /* keep room for the '\n' */
+        if (end(t) + 2 > t->cap) { /* keep room for the '\n' */
             t->overflow = 1;
             return SXS_TEXT_NONE;
         }
-        t->buf[t->pending + t->line++] = b;
+        t->buf[end(t)] = b;
+        t->line++;
         out(t, (const char *)&b, 1);
         return SXS_TEXT_NONE;
     }
@@ -130,24 +128,54 @@ int sxs_text_feed(sxs_text *t, uint8_t b)
     return edit(t, b);
 }
 
-int sxs_text_next_line(const sxs_text *t, uint32_t *start, uint32_t *end)
+int sxs_text_form(const sxs_text *t, const uint8_t **text, uint32_t *n)
 {
-    for (uint32_t i = t->form; i < t->pending; i++) {
-        if (t->buf[i] == '\n') {
-            *start = t->form;
-            *end = i;
-            return 1;
-        }
-    }
-    return 0;
+    *text = t->buf + t->queued;
+    *n = t->form ? t->form - 1 : 0;
+    return *n > 0 && memchr(*text, '\n', *n) != NULL;
 }
 
-void sxs_text_continue(sxs_text *t, uint32_t end) { t->form = end + 1; }
-
-void sxs_text_take(sxs_text *t, uint32_t end)
+void sxs_text_drop_form(sxs_text *t)
 {
-    uint32_t n = end + 1;
-    memmove(t->buf, t->buf + n, t->pending - n + t->line);
-    t->pending -= n;
+    memmove(t->buf + t->queued, t->buf + t->queued + t->form, t->line);
     t->form = 0;
+}
+
+void sxs_text_queue_form(sxs_text *t)
+{
+    if (!t->form) return;
+    t->buf[t->queued + t->form - 1] = '\0';
+    t->queued += t->form;
+    t->form = 0;
+}
+
+int sxs_text_next_form(const sxs_text *t, const uint8_t **text, uint32_t *n)
+{
+    if (!t->queued) return 0;
+    const uint8_t *z = memchr(t->buf, '\0', t->queued);
+    *text = t->buf;
+    *n = (uint32_t)(z - t->buf); /* a queued form always ends in '\0' */
+    return 1;
+}
+
+void sxs_text_take_form(sxs_text *t)
+{
+    const uint8_t *s;
+    uint32_t n;
+    if (!sxs_text_next_form(t, &s, &n)) return;
+    memmove(t->buf, t->buf + n + 1, t->queued - (n + 1) + t->form + t->line);
+    t->queued -= n + 1;
+}
+
+uint32_t sxs_text_queued_forms(const sxs_text *t)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < t->queued; i++) k += t->buf[i] == '\0';
+    return k;
+}
+
+const uint8_t *sxs_text_typed(const sxs_text *t, uint32_t *n)
+{
+    *n = t->line;
+    return t->buf + t->queued + t->form;
 }

@@ -5,9 +5,12 @@
  * 00 FF 53 58 53 00 matched on the raw byte stream (its bytes are held back,
  * not echoed, while they match).
  *
- * Complete lines queue up in the buffer, each ending in '\n', ahead of the
- * line being typed; the firmware takes them one by one (sxs_text_line,
- * sxs_text_take).
+ * The buffer holds, in order: the complete forms waiting to run, each ending
+ * in '\0' (a byte the editor never stores: NUL discards the line); the lines
+ * of the form being typed, each ending in '\n' (more than one while a list
+ * or string is left open); and the line being typed.  The editor ends a line
+ * (SXS_TEXT_LINE); the firmware then decides at once what the form is: gone
+ * (a blank line), continued, or complete and queued (sxs_text_queue_form).
  */
 #ifndef SXS_TEXT_H
 #define SXS_TEXT_H
@@ -18,8 +21,8 @@
 typedef struct sxs_text {
     uint8_t *buf;
     uint32_t cap;
-    uint32_t form;    /* bytes at the start: earlier lines of an unfinished (continued) form */
-    uint32_t pending; /* bytes of complete lines (form included) */
+    uint32_t queued;  /* bytes at the start: complete forms waiting to run, each ending in '\0' */
+    uint32_t form;    /* bytes after them: the lines of the form being typed, each ending in '\n' */
     uint32_t line;    /* bytes of the line being typed, after them */
     uint8_t enter;    /* bytes of ENTER matched so far */
     uint8_t esc;      /* 0, 1 after ESC, 2 inside CSI */
@@ -42,16 +45,22 @@ void sxs_text_init(sxs_text *t, uint8_t *buf, uint32_t cap, void (*echo)(void *,
 void sxs_text_reset(sxs_text *t);
 /* Feed one byte; returns one of SXS_TEXT_*. */
 int sxs_text_feed(sxs_text *t, uint8_t b);
-/* Discard the line being typed (keeps complete lines). */
+/* Discard the line being typed. */
 void sxs_text_discard_line(sxs_text *t);
-/* Discard complete lines and the unfinished form (keeps the line being typed). */
-void sxs_text_discard_pending(sxs_text *t);
-/* The next complete line after the unfinished form: 1 and its extent
- * [*start, *end) (without its '\n'), or 0. */
-int sxs_text_next_line(const sxs_text *t, uint32_t *start, uint32_t *end);
-/* The form plus the next line end at `end`: keep it as an unfinished form. */
-void sxs_text_continue(sxs_text *t, uint32_t end);
-/* Remove the form and the next line (ending at `end`) from the buffer. */
-void sxs_text_take(sxs_text *t, uint32_t end);
+/* The form being typed so far: its lines joined by '\n', without the last line end
+ * (*text, *n); 1 when it has more than one line. */
+int sxs_text_form(const sxs_text *t, const uint8_t **text, uint32_t *n);
+/* Discard the form being typed (a blank line, Ctrl-C, no image). */
+void sxs_text_drop_form(sxs_text *t);
+/* The form being typed is complete: it joins the queue. */
+void sxs_text_queue_form(sxs_text *t);
+/* The first queued form: 1 and its text (*text, *n, no terminator), or 0. */
+int sxs_text_next_form(const sxs_text *t, const uint8_t **text, uint32_t *n);
+/* Remove the first queued form. */
+void sxs_text_take_form(sxs_text *t);
+/* How many forms are queued. */
+uint32_t sxs_text_queued_forms(const sxs_text *t);
+/* The line being typed (to draw it again after output that came in between). */
+const uint8_t *sxs_text_typed(const sxs_text *t, uint32_t *n);
 
 #endif
