@@ -54,4 +54,20 @@ describe.skipIf(!built && !mustRun)("firmware (wasm3)", () => {
     expect(r.stderr.length).toBeGreaterThan(0);
     expect(r.signal).toBeNull();
   });
+
+  it("--pty with an image it cannot use exits with the reason before printing a path, and the tool says it", () => {
+    for (const [img, why] of [
+      [join(root, "no-such-image.wasm"), /no-such-image\.wasm: No such file or directory/],
+      [join(root, "package.json"), /bad magic \(not an sxs image\)/],
+    ] as const) {
+      const fwRun = spawnSync(fw, ["--pty", "--image", img], { encoding: "utf8", timeout: 10_000 });
+      expect(fwRun.status).toBe(1);
+      expect(fwRun.stdout).toBe(""); // no path: nothing to connect to
+      expect(fwRun.stderr).toMatch(why);
+      const cli = spawnSync(process.execPath, [join(root, "bin/sxs.mjs"), "exec", "--engine", "wasm3", "--image", img, "1"], { encoding: "utf8", timeout: 20_000 });
+      expect(cli.status).toBe(3);
+      expect(cli.stderr).toMatch(/exited before serving \(exit 1\)/);
+      expect(cli.stderr).toMatch(why);
+    }
+  });
 });

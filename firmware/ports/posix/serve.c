@@ -79,16 +79,13 @@ static sxs_fw fw; /* about 20 KiB of link buffers: static, as on a board */
 int sxs_posix_serve(const sxs_serve_options *o)
 {
     int resumed = sxs_board_posix_resume();
+    char path[256] = "";
     if (!resumed) {
         if (o->line == SXS_LINE_PTY) {
-            char path[256];
             if (sxs_board_posix_open_pty(path, sizeof path) != 0) {
                 fprintf(stderr, "sxs-fw: cannot create a pseudo-terminal: %s\n", strerror(errno));
                 return 1;
             }
-            /* the first line of stdout: where a tool should connect */
-            printf("%s\n", path);
-            fflush(stdout);
         } else if (o->line == SXS_LINE_SERIAL) {
             if (sxs_board_posix_open_serial(o->serial_path, o->baud) != 0) {
                 fprintf(stderr, "sxs-fw: cannot open %s: %s\n", o->serial_path, strerror(errno));
@@ -112,6 +109,13 @@ int sxs_posix_serve(const sxs_serve_options *o)
             fprintf(stderr, "sxs-fw: %s\n", err);
             return 1;
         }
+    }
+    if (path[0]) {
+        /* the first line of stdout: where a tool should connect; only once the flash and
+           the image are there, so that a launcher sees a firmware that cannot serve exit
+           (with its reason on stderr) instead of a path that goes away */
+        printf("%s\n", path);
+        fflush(stdout);
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
