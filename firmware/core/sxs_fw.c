@@ -455,7 +455,7 @@ static void text_work(sxs_fw *fw)
         }
         if (!fw->e) {
             sxs_text_take_form(&fw->text);
-            sxs_fw_outs(fw, "!! no image is running\r\n");
+            sxs_fw_outs(fw, "sxs: no image runs\r\n");
             continue;
         }
         if (fw->nreqs >= SXS_FW_MAX_REQUESTS) return; /* after some results */
@@ -479,8 +479,8 @@ static void text_work(sxs_fw *fw)
         if (r == 0) {
             fw->more = 1;
         } else {
-            if (r == -3) sxs_fw_outs(fw, "!! out of memory\r\n");
-            else sxs_fw_outf(fw, "!! request refused: %d\r\n", (int)r);
+            if (r == -3) sxs_fw_outs(fw, "sxs: out of memory\r\n");
+            else sxs_fw_outf(fw, "sxs: request refused: %d\r\n", (int)r);
         }
     }
     if (fw->mode == SXS_FW_TEXT && !fw->stop && fw->text_running == 0 && !fw->text.queued && !fw->prompt_shown)
@@ -504,7 +504,7 @@ static void text_line(sxs_fw *fw)
     }
     if (!fw->e) {
         sxs_text_drop_form(&fw->text);
-        sxs_fw_outs(fw, "!! no image is running\r\n");
+        sxs_fw_outs(fw, "sxs: no image runs: flash one (sxs flash)\r\n");
         sxs_fw_prompt(fw);
         return;
     }
@@ -537,7 +537,7 @@ static void input(sxs_fw *fw, const uint8_t *b, size_t n)
         else if (r == SXS_TEXT_ENTER) start_session(fw);
         else if (r == SXS_TEXT_CTRL_C) sxs_fw_text_interrupt(fw);
         else if (r == SXS_TEXT_TOO_LONG) {
-            sxs_fw_outf(fw, "!! line longer than %u bytes dropped\r\n", (unsigned)sizeof fw->rx_buf - 2);
+            sxs_fw_outf(fw, "sxs: line longer than %u bytes dropped\r\n", (unsigned)sizeof fw->rx_buf - 2);
             fw->prompt_shown = 0; /* the prompt comes when nothing runs (text_work) */
         }
     }

@@ -306,7 +306,7 @@ void sxs_fw_restart_image(sxs_fw *fw, int slot, uint32_t now)
         int k = snprintf(line, sizeof line, "sxs: the image does not restart: %s", fw->err);
         sxs_fw_send_msg(fw, SXS_MSG_LOG, 0, NULL, 0, (const uint8_t *)line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1), 0);
     } else {
-        sxs_fw_outf(fw, "!! the image does not restart: %s\r\n", fw->err);
+        sxs_fw_outf(fw, "sxs: the image does not restart: %s\r\n", fw->err);
     }
 }
 
@@ -318,13 +318,12 @@ void sxs_fw_trap(sxs_fw *fw, const char *msg)
     uint32_t now = sxs_fw_ms(fw);
     fw->quick_traps = (uint32_t)(now - fw->image_started_ms) < 2000 ? fw->quick_traps + 1 : 1;
     int safe = fw->safe_mode || fw->quick_traps >= 3;
-    if (fw->mode == SXS_FW_FRAMED) {
-        char line[400];
-        int k = snprintf(line, sizeof line, "sxs: image trapped: %s; restarting%s", m, safe && !fw->safe_mode ? " in safe mode" : "");
-        sxs_fw_send_msg(fw, SXS_MSG_LOG, 0, NULL, 0, (const uint8_t *)line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1), 0);
-    } else {
-        sxs_fw_outf(fw, "!! trap: %s\r\n", m);
-    }
+    /* the same line in both modes (a LOG in framed mode), as the V8 board says it */
+    char line[400];
+    int k = snprintf(line, sizeof line, "sxs: image trapped: %s; restarting%s", m, safe && !fw->safe_mode ? " in safe mode" : "");
+    size_t len = (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1);
+    if (fw->mode == SXS_FW_FRAMED) sxs_fw_send_msg(fw, SXS_MSG_LOG, 0, NULL, 0, (const uint8_t *)line, len, 0);
+    else sxs_fw_outf(fw, "%s\r\n", line);
     int slot = fw->running_slot;
     sxs_fw_close_image(fw, "image trapped", m);
     fw->safe_mode = (uint8_t)safe;

@@ -649,7 +649,8 @@ static void trap_restarts(void)
     h->framed = 0;
     h->text.n = 0;
     type_text(h, "Tx\r");
-    CHECK(wait_text(h, "!! trap: ", 1000));
+    /* the third quick trap of this test: "; restarting in safe mode" */
+    CHECK(wait_text(h, "sxs: image trapped: ", 1000) && wait_text(h, "; restarting in safe mode\r\n> ", 10));
     type_text(h, "y\r");
     CHECK(wait_text(h, "=> y\r\n", 1000));
     h_free(h);

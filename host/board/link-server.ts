@@ -94,7 +94,7 @@ export type ServerStatus =
   | { kind: "boot"; bootReason: number; slot: number; image: string | null; rollback: Rollback | undefined; notes: string[] }
   | { kind: "mode"; mode: "text" | "framed"; session?: number; why: string }
   | { kind: "flash"; slot: number; image: string; size: number }
-  | { kind: "crash"; message: string };
+  | { kind: "trap"; message: string; restarted: boolean };
 
 const te = new TextEncoder();
 const CRLF = te.encode("\r\n");
@@ -111,6 +111,8 @@ const DEFAULT_MAX_PAGES = 256;
  * instead of growing the send queue without bound.
  */
 const OUTPUT_QUEUE_MAX = 32 * 1024;
+/** A trap this soon after the image started counts as a quick one; the third in a row means safe mode. */
+const QUICK_TRAP_MS = 2000;
 
 type Mode = "text" | "framed";
 
@@ -179,6 +181,10 @@ export class LinkServer {
   record: BootRecord | null = null;
   rollback: Rollback | undefined;
   safeMode = false;
+  /** The running image's module, for a restart after a trap; when it started; quick traps so far. */
+  private module: WebAssembly.Module | undefined;
+  private imageStartedAt = 0;
+  private quickTraps = 0;
   /** True while booting: input is dropped (a board that reboots hears nothing). */
   booting = false;
   private bootAt = performance.now();
@@ -280,7 +286,16 @@ export class LinkServer {
     const install = this.install;
     this.install = undefined;
     try {
-      const out = await bootSlots(this.slots, (_slot, img, trial) => this.startImage(img.module, safeMode, trial), { reason, ...(install ? { install } : {}) });
+      const out = await bootSlots(
+        this.slots,
+        async (_slot, img, trial) => {
+          const r = await this.startImage(img.module, safeMode, trial);
+          if (r.ok) this.module = img.module;
+          return r;
+        },
+        { reason, ...(install ? { install } : {}) },
+      );
+      this.imageStartedAt = performance.now();
       this.board = out.board;
       this.slot = out.board ? out.slot : SLOT_NONE;
       this.header = out.board ? out.header : undefined;
@@ -428,14 +443,72 @@ export class LinkServer {
     this.comeUp(o.framed);
   }
 
+  /**
+   * A trap while the image serves (an image bug), handled as the firmware does
+   * (firmware/README.md, decision 9): a line says so (a LOG in framed mode), every
+   * unanswered request of the host gets ERROR INTERNAL, and the image starts again from
+   * its slot, the store as the flash holds it; the session and its watches carry over.
+   * The third trap within QUICK_TRAP_MS of a start: safe mode (no autorun).
+   */
   private onBoardTrap(board: VirtualBoard, err: BoardError): void {
     if (board !== this.board || this.booting || this.closed) return;
-    const msg = `the image trapped: ${err.message}`;
-    this.diag(`${msg}; rebooting`);
-    this.opts.status?.({ kind: "crash", message: err.message });
-    if (this.mode === "text") this.asyncText(te.encode(`sxs: ${msg}; rebooting\r\n`));
-    // a crash is not a reboot the host asked for: the board comes back in text mode
-    void this.reboot(BootReason.CRASH, { framed: false });
+    const message = err.message;
+    this.quickTraps = performance.now() - this.imageStartedAt < QUICK_TRAP_MS ? this.quickTraps + 1 : 1;
+    const safe = this.safeMode || this.quickTraps >= 3;
+    const line = `sxs: image trapped: ${message}; restarting${safe && !this.safeMode ? " in safe mode" : ""}`;
+    this.diag(line);
+    if (this.mode === "framed") this.sendMsg({ type: "LOG", req: 0, text: te.encode(line) });
+    else this.write(te.encode(line + "\r\n"));
+    for (const linkReq of this.linkToBoard.keys()) this.sendError(linkReq, ErrorCode.INTERNAL, `image trapped: ${message}`);
+    this.linkToBoard.clear();
+    this.boardToLink.clear();
+    this.textRunning = null;
+    this.board = undefined;
+    board.close();
+    // the messages that come meanwhile wait for the image (onMessage answers "not now")
+    this.busy = true;
+    void this.restartImage(safe, message);
+  }
+
+  private async restartImage(safe: boolean, trapMessage: string): Promise<void> {
+    const module = this.module;
+    const r = module ? await this.startImage(module, safe, false) : undefined;
+    if (this.closed || this.booting) {
+      if (r?.ok) r.board.close();
+      return;
+    }
+    const early = this.startupOutput;
+    this.startupOutput = [];
+    if (r?.ok) {
+      this.board = r.board;
+      this.safeMode = safe;
+      this.imageStartedAt = performance.now();
+      for (const w of this.watches.values()) {
+        try {
+          r.board.watch(w.channel, w.topic, true);
+        } catch {
+          /* a watch the new instance refuses is gone */
+        }
+      }
+    } else {
+      this.slot = SLOT_NONE;
+      this.header = undefined;
+      const line = `sxs: the image does not restart: ${r ? r.message : "no module"}`;
+      this.diag(line);
+      if (this.mode === "framed") this.sendMsg({ type: "LOG", req: 0, text: te.encode(line) });
+      else this.write(te.encode(line + "\r\n"));
+    }
+    for (const o of early) {
+      if (this.mode === "framed") this.sendMsg({ type: "LOG", req: 0, text: o.bytes });
+      else this.write(concat(["log: ", crlf(o.bytes), CRLF]));
+    }
+    this.opts.status?.({ kind: "trap", message: trapMessage, restarted: r?.ok === true });
+    this.busy = false;
+    if (this.mode === "text") {
+      this.showPrompt(PROMPT);
+      this.runText();
+    }
+    this.kickSoon();
   }
 
   // =====================================================================================

@@ -462,18 +462,36 @@ describe("image transfer", () => {
 });
 
 describe("crashes and a board without an image", () => {
-  it("an image that traps while serving: the board reboots (text mode), then says CRASH in HELLO", async () => {
+  it("an image that traps while serving: ERROR INTERNAL and a LOG line, the image restarts in the same session (as the firmware does)", async () => {
     const r = await open({ install: fakeImage({ tag: 5 }) });
     const h1 = await r.client.connect();
+    expect(text(await r.client.call({ type: "WATCH", req: r.client.req(), channel: 1, on: true, topic: 9 }))).toBe("OK");
     expect(text(await r.client.exec("hello"))).toBe("hello");
-    const req = r.client.req();
-    r.client.send({ type: "EXEC", req, proc: 0, textLength: 5, text: te.encode("!boom") });
-    await until(() => r.server.mode === "text" && !r.server.booting, 5000, "the reboot");
-    expect(r.raw()).toMatch(/sxs sxs-sim abi 2 slot 0 image [0-9a-f]{8}\r\n> $/);
-    const h2 = await r.client.connect();
-    expect(h2).toMatchObject({ bootReason: BootReason.CRASH, activeSlot: 0, imageCrc: h1.imageCrc });
+    const hellos = r.client.messages.filter((m) => m.type === "HELLO").length;
+    expect(text(await r.client.exec("!boom"))).toMatch(/^ERROR 255 image trapped: /);
+    await until(() => r.client.messages.some((m) => m.type === "LOG" && /^sxs: image trapped: .*; restarting$/.test(td.decode(m.text))), 2000, "the LOG line");
     expect(text(await r.client.exec("again"))).toBe("again");
-    expect(r.client.messages.some((m) => m.req === req)).toBe(false);
+    expect(r.server.mode).toBe("framed");
+    expect(r.client.messages.filter((m) => m.type === "HELLO").length).toBe(hellos); // no reboot, no new session
+    expect(r.server.describe()).toMatchObject({ activeSlot: 0, imageCrc: h1.imageCrc, bootReason: h1.bootReason });
+    // text mode: the same line, then the prompt; the next line runs
+    expect(text(await r.client.call({ type: "LEAVE", req: r.client.req() }))).toBe("OK");
+    await until(() => r.server.mode === "text" && r.raw().endsWith("> "), 3000, "text mode");
+    const mark = r.raw().length;
+    r.pair.a.write(Buffer.from("!x\r"));
+    await until(() => r.raw().slice(mark).endsWith("; restarting\r\n> "), 3000, "the trap line");
+    expect(r.raw().slice(mark)).toMatch(/^!x\r\nsxs: image trapped: .*; restarting\r\n> $/);
+    r.pair.a.write(Buffer.from("y\r"));
+    await until(() => r.raw().slice(mark).endsWith("y\r\n=> y\r\n> "), 3000, "the next line's answer");
+  });
+
+  it("three quick traps: the image restarts in safe mode, and says so", async () => {
+    const r = await open({ install: fakeImage({ tag: 6 }) });
+    await r.client.connect();
+    for (let i = 0; i < 3; i++) expect(text(await r.client.exec("!boom"))).toMatch(/^ERROR 255 image trapped: /);
+    await until(() => r.client.messages.some((m) => m.type === "LOG" && /; restarting in safe mode$/.test(td.decode(m.text))), 3000, "safe mode");
+    expect(r.server.safeMode).toBe(true);
+    expect(text(await r.client.exec("fine"))).toBe("fine");
   });
 
   it("a blank flash and no image: INFO says so, EXEC and WATCH get NO_IMAGE, flashing brings one up", async () => {
