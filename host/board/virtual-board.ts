@@ -10,6 +10,7 @@ import {
   ImageError,
   Limit,
   RealClock,
+  Stat,
   Submit,
   SxsImage,
   VirtualClock,
@@ -138,7 +139,7 @@ export class VirtualBoard {
   /** Counts kick() calls, so that work submitted from a listener during a slice is not left behind. */
   private kicks = 0;
   private wake: (() => void) | null = null;
-  private drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void; live?: number }> = [];
   private dead: BoardError | null = null;
   private closed = false;
   /** How many times sxs_submit answered "queue full" (for tests and stats). */
@@ -449,6 +450,36 @@ export class VirtualBoard {
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
 
+  /**
+   * Resolves when nothing can run now and at most `live` tasks are alive (waiting on
+   * events or timers): the tasks that were there before some work count as background.
+   * Rejects if the image traps.
+   */
+  drainTo(live: number): Promise<void> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.closed) return Promise.resolve();
+    this.kick();
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject, live }));
+  }
+
+  /** Resolves the drainTo waiters whose number of live tasks is reached (the board is idle). */
+  private settleDrainTo(): void {
+    if (!this.drainWaiters.some((w) => w.live !== undefined)) return;
+    let tasks: number;
+    try {
+      tasks = this.image.stat(Stat.TASKS);
+    } catch (e) {
+      this.die(e);
+      return;
+    }
+    const keep: typeof this.drainWaiters = [];
+    for (const w of this.drainWaiters) {
+      if (w.live !== undefined && tasks <= w.live) w.resolve();
+      else keep.push(w);
+    }
+    this.drainWaiters = keep;
+  }
+
   /** The consumer of the output has room again (see VirtualBoardOptions.canRun). */
   resume(): void {
     if (this.wake) this.kick();
@@ -514,6 +545,7 @@ export class VirtualBoard {
           // Idle.
           this.emit("idle");
           if (this.dead || this.closed) return;
+          this.settleDrainTo();
         }
         let due: number;
         try {

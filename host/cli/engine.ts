@@ -144,6 +144,9 @@ const BOARD_ONLY = ["processors", "max-input", "max-steps", "engine", "flash", "
  * wasm3 or qemu, on a fresh firmware process behind a pty, given to the body as --port, with the
  * image's clock `opts.clock` (real by default).
  */
+/** Set in the options of a command that runs on a board started for it alone (--engine). */
+export const TEMPORARY_BOARD = "temporary-board";
+
 export async function withEngine(
   args: ParsedArgs,
   io: CliIO,
@@ -172,6 +175,7 @@ export async function withEngine(
   const options = { ...args.options };
   for (const o of BOARD_ONLY) delete options[o];
   options["port"] = board.path;
+  options[TEMPORARY_BOARD] = true; // the board ends with the command (see drainAfterResult)
   try {
     return await body({ ...args, options });
   } finally {

@@ -1,7 +1,7 @@
 // sxs exec 'FORM': run one request on a fresh virtual board (or on the board at --port)
 // and print its result.
 
-import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure, runOnBoard } from "../client/cli-support.js";
+import { OPTIONAL_PORT_OPTIONS, WAIT_OPTION, openTarget, reportLinkFailure, runOnBoard, waitOption, boardOutlives } from "../client/cli-support.js";
 import type { BoardTarget } from "../client/target.js";
 import { flag, intOption, listOption } from "./args.js";
 import { ENGINE_OPTION, withEngine } from "./engine.js";
@@ -17,14 +17,17 @@ export const exec: CliCommand = {
     { name: "json", type: "boolean", description: "print {\"result\": ...} (log lines and events go to stderr as JSON too)" },
     { name: "processor", short: "p", type: "integer", valueName: "N", min: 0, max: 7, description: "the processor that runs the request (default 0)" },
     { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also show events on channel CH (A..F) and TOPIC (or *)" },
+    WAIT_OPTION,
     ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
     ENGINE_OPTION,
   ],
   details: [
     "Several arguments are joined with spaces into one request; `-` reads it from stdin.",
-    "The result goes to stdout; log lines and events go to stderr. After the result the",
-    "board runs until idle, so handlers the request triggered still log.",
+    "The result goes to stdout; log lines and events go to stderr. After the result it",
+    "waits until the board is idle, so handlers the request triggered still log; but at",
+    "most --wait MS: a task that lives on (a handler waiting on a timer, a loop) is then",
+    "named on stderr, and keeps running on a board (--port).",
     "With --port the request runs on that board (its state is kept: no fresh board).",
     "",
     "Exit codes: 0 ok, 1 the result is an error value (@...), 2 usage error, 3 board failure.",
@@ -60,9 +63,15 @@ async function execOn(args: ParsedArgs, io: CliIO): Promise<number> {
   board.on("event", (channel, topic, payload) =>
     err(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(errStyle, channel, topic, payload) + "\n"),
   );
-  return runOnBoard(io, board, watches, async () => {
-    const value = await board.exec(text, { processor });
-    await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
-    return value;
-  });
+  return runOnBoard(
+    io,
+    board,
+    watches,
+    async () => {
+      const value = await board.exec(text, { processor });
+      await writeAsync(io.stdout, json ? jsonLine({ result: value }) : (isErrorValue(value) ? style.error(value) : value) + "\n");
+      return value;
+    },
+    { waitMs: waitOption(args), json, outlives: boardOutlives(args, board) },
+  );
 }

@@ -11,7 +11,7 @@ import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as readline from "node:readline";
 import { BoardError, type VirtualBoard } from "../board/virtual-board.js";
-import { OPTIONAL_PORT_OPTIONS, openTarget, reportLinkFailure } from "../client/cli-support.js";
+import { OPTIONAL_PORT_OPTIONS, WAIT_OPTION, drainAfterResult, openTarget, reportLinkFailure, waitOption, boardOutlives } from "../client/cli-support.js";
 import { LinkError } from "../client/errors.js";
 import { localSplitter, VirtualTarget, type BoardTarget } from "../client/target.js";
 import { flag, intOption, stringOption } from "./args.js";
@@ -42,6 +42,7 @@ export const repl: CliCommand = {
     { name: "processor", short: "p", type: "integer", valueName: "N", min: 0, max: 7, description: "the processor that runs your input (default 0)" },
     { name: "history", type: "string", valueName: "FILE", description: "history file (default $SXS_HISTORY, or ~/.sxs_history; an empty SXS_HISTORY disables it)" },
     { name: "no-history", type: "boolean", description: "do not read or write a history file" },
+    { ...WAIT_OPTION, description: `${WAIT_OPTION.description}; at the end of piped input` },
     ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
     ENGINE_OPTION,
@@ -92,7 +93,14 @@ async function replOn(args: ParsedArgs, io: CliIO): Promise<number> {
   // --history FILE, else $SXS_HISTORY (empty: none), else ~/.sxs_history; --no-history: none.
   const named = stringOption(args, "history") ?? io.env.SXS_HISTORY ?? join(homedir(), ".sxs_history");
   const historyFile = flag(args, "no-history") || named === "" ? null : resolve(io.cwd, named);
-  return new Repl(board, splitter, io, processor, historyFile).start();
+  // tasks already alive (an application on the board) are not waited for at the end
+  let background = 0;
+  try {
+    background = await board.liveTasks();
+  } catch {
+    /* a failing board is reported when it is used */
+  }
+  return new Repl(board, splitter, io, processor, historyFile, { waitMs: waitOption(args), outlives: boardOutlives(args, board), background }).start();
 }
 
 class Repl {
@@ -115,6 +123,7 @@ class Repl {
     private readonly io: CliIO,
     private processor: number,
     private readonly historyFile: string | null,
+    private readonly atEnd: { waitMs: number; outlives: boolean; background: number },
   ) {
     this.tty = io.stdin.isTTY === true && io.stdout.isTTY === true;
     this.style = makeStyle(useColour(io.stdout, io.env));
@@ -230,7 +239,7 @@ class Repl {
         }
         if (!this.done) {
           try {
-            await this.board.drain();
+            await drainAfterResult(this.io, this.board, this.atEnd);
           } catch {
             // reported by the trap listener
           }

@@ -3,7 +3,18 @@
 import { resolve } from "node:path";
 import { runTranscript } from "../board/transcript.js";
 import type { VirtualBoard } from "../board/virtual-board.js";
-import { OPTIONAL_PORT_OPTIONS, VIRTUAL_ONLY, openClient, openTarget, portOption, reportLinkFailure, runOnBoard } from "../client/cli-support.js";
+import {
+  OPTIONAL_PORT_OPTIONS,
+  VIRTUAL_ONLY,
+  WAIT_OPTION,
+  openClient,
+  openTarget,
+  portOption,
+  reportLinkFailure,
+  runOnBoard,
+  waitOption,
+  boardOutlives,
+} from "../client/cli-support.js";
 import type { BoardClient } from "../client/board-client.js";
 import { localSplitter, type BoardTarget } from "../client/target.js";
 import { transcriptOverLink } from "../client/transcript.js";
@@ -21,6 +32,7 @@ export const run: CliCommand = {
     { name: "transcript", type: "boolean", description: "print the run's transcript (docs/language.md: virtual clock, one request per form)" },
     { name: "json", type: "boolean", description: "print one JSON object per line: {\"log\"}, {\"event\"}, {\"result\"}" },
     { name: "watch", type: "string", valueName: "CH:TOPIC", repeatable: true, description: "also print events on channel CH (A..F) and TOPIC (or *)" },
+    WAIT_OPTION,
     ...OPTIONAL_PORT_OPTIONS,
     ...BOARD_OPTIONS,
     ENGINE_OPTION,
@@ -28,7 +40,9 @@ export const run: CliCommand = {
   details: [
     "Without --transcript the whole file is one request: log lines are printed as they",
     "happen, then `=> VALUE` (the script's value), then whatever handlers log until the",
-    "board is idle (real clock). FILE `-` reads standard input.",
+    "board is idle (real clock), but at most --wait MS: tasks that live on (a handler",
+    "waiting on a timer, a loop) are then named on stderr, and keep running on a board",
+    "(--port). FILE `-` reads standard input.",
     "",
     "Exit codes: 0 ok, 1 the script returned an error value, 2 usage error, 3 board failure.",
     "With --transcript the exit code is 0 whatever the values (the transcript is the output).",
@@ -49,6 +63,7 @@ export const run: CliCommand = {
     const watches = listOption(args, "watch").map((w) => parseWatch(String(w)));
     if (transcript && json) throw new UsageError("--json and --transcript do not go together");
     if (transcript && watches.length > 0) throw new UsageError("--watch and --transcript do not go together");
+    if (transcript && args.options["wait"] !== undefined) throw new UsageError("--wait and --transcript do not go together (a transcript runs until the board is idle)");
     const source = await readSource(io, args.positionals[0]!);
     return withEngine(args, io, (a) => runOn(a, io, source, { transcript, json, watches }), { clock: transcript ? "virtual" : "real" });
   },
@@ -113,11 +128,17 @@ async function runOn(
   board.on("event", (channel, topic, payload) =>
     out(json ? jsonLine({ event: { channel, topic, payload } }) : formatEvent(style, channel, topic, payload) + "\n"),
   );
-  return runOnBoard(io, board, watches, () => {
-    const sub = board.submit(source);
-    board.on("result", (req, text) => {
-      if (req === sub.req) out(json ? jsonLine({ result: text }) : formatResult(style, text) + "\n");
-    });
-    return sub.result;
-  });
+  return runOnBoard(
+    io,
+    board,
+    watches,
+    () => {
+      const sub = board.submit(source);
+      board.on("result", (req, text) => {
+        if (req === sub.req) out(json ? jsonLine({ result: text }) : formatResult(style, text) + "\n");
+      });
+      return sub.result;
+    },
+    { waitMs: waitOption(args), json, outlives: boardOutlives(args, board) },
+  );
 }

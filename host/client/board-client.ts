@@ -797,8 +797,11 @@ export class BoardClient {
    * reports it) `liveTasks` 0 means everything has arrived. A board that does not append
    * `liveTasks` cannot show tasks that wait for a timer: then the board counts as idle
    * when two INFOs `quietMs` apart both say `queued` 0 and nothing arrived between them.
+   * With `background`, that many live tasks (those that lived before the work waited
+   * for: a loop, a handler waiting on a timer) do not count as busy.
    */
-  async settle(opts: { quietMs?: number; pollMs?: number; timeoutMs?: number } = {}): Promise<void> {
+  async settle(opts: { quietMs?: number; pollMs?: number; timeoutMs?: number; background?: number } = {}): Promise<void> {
+    const background = opts.background ?? 0;
     const quietMs = opts.quietMs ?? 150;
     const limit = opts.timeoutMs ?? Infinity;
     const start = this.timers.now();
@@ -807,7 +810,7 @@ export class BoardClient {
     for (;;) {
       const before = this.outputCount;
       const info = await this.info();
-      const busy = info.queued > 0 || (info.liveTasks ?? 0) > 0;
+      const busy = info.queued > 0 || (info.liveTasks ?? 0) > background;
       if (!busy) {
         if (info.liveTasks !== undefined) return;
         if (quietSince && quietSince.output === before && this.outputCount === before && this.timers.now() - quietSince.at >= quietMs) return;

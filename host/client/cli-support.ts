@@ -10,6 +10,7 @@ import { isErrorValue, writeAsync } from "../cli/output.js";
 import { openBoard, type BoardClient } from "./board-client.js";
 import { LinkError } from "./errors.js";
 import { LinkTarget, VirtualTarget, type BoardTarget } from "./target.js";
+import { TEMPORARY_BOARD } from "../cli/engine.js";
 import { DEFAULT_BAUD } from "./transport.js";
 
 export const PORT_OPTION: OptionSpec = { name: "port", type: "string", valueName: "PATH", description: "the board's serial port (`sxs ports` lists them)" };
@@ -124,10 +125,52 @@ export function interruptOnCtrlC(io: CliIO, board: BoardTarget): { stopped(): bo
   return { stopped: () => stopped, off };
 }
 
+/** How long `exec`, `run` and a piped `repl` wait after the last result (--wait). */
+export const DEFAULT_WAIT_MS = 1000;
+
+export const WAIT_OPTION: OptionSpec = {
+  name: "wait",
+  type: "integer",
+  valueName: "MS",
+  min: 0,
+  max: 2 ** 31 - 1,
+  description: `after the last result, wait up to MS for the log lines and events of tasks still running (handlers, timers) (default ${DEFAULT_WAIT_MS})`,
+};
+
+/** --wait, or the default. */
+export function waitOption(args: ParsedArgs): number {
+  return intOption(args, "wait") ?? DEFAULT_WAIT_MS;
+}
+
+/** Whether the board outlives the command: a board at --port does, unless the command started it (--engine). */
+export function boardOutlives(args: ParsedArgs, board: BoardTarget): boolean {
+  return board.kind === "link" && args.options[TEMPORARY_BOARD] !== true;
+}
+
+/**
+ * Waits up to `waitMs` for the board to be idle, the `background` tasks that lived before
+ * the work aside (an application's loop on a board is not waited for); if tasks started
+ * since still run then, says so on stderr (a JSON line with `json`): whether they go on
+ * depends on whether the board outlives the command.
+ */
+export async function drainAfterResult(
+  io: CliIO,
+  board: BoardTarget,
+  o: { waitMs: number; json?: boolean; outlives: boolean; background?: number },
+): Promise<void> {
+  const left = await board.drain(o.waitMs, o.background ?? 0);
+  if (left === 0) return;
+  const tasks = `${left} task${left === 1 ? "" : "s"}`;
+  const line = o.json
+    ? JSON.stringify({ running: left, waitMs: o.waitMs, goOn: o.outlives }) + "\n"
+    : `sxs: ${tasks} still running after --wait ${o.waitMs} ms; ` + (o.outlives ? "they go on on the board\n" : "they end with the board\n");
+  await writeAsync(io.stderr, line);
+}
+
 /**
  * Runs one request on an open board as `exec` and `run` do: the watches set, Ctrl-C
  * interrupting it (twice: closing the board), the log lines and events that follow it
- * drained, stdout flushed. Exit code: interrupted, an error value, or ok; a broken link is
+ * drained (up to `waitMs`), stdout flushed. Exit code: interrupted, an error value, or ok; a broken link is
  * reported (exit 3). The board is closed in every case. `request` sends it and resolves
  * to its result.
  */
@@ -136,12 +179,14 @@ export async function runOnBoard(
   board: BoardTarget,
   watches: { channel: string; topic: number | "*" }[],
   request: () => Promise<string>,
+  o: { waitMs: number; json?: boolean; outlives: boolean },
 ): Promise<number> {
   const ctrlC = interruptOnCtrlC(io, board);
   try {
     for (const w of watches) await board.watch(w.channel, w.topic, true);
+    const background = await board.liveTasks();
     const value = await request();
-    await board.drain();
+    await drainAfterResult(io, board, { ...o, background });
     await writeAsync(io.stdout, "");
     if (ctrlC.stopped()) return ExitCode.INTERRUPTED;
     return isErrorValue(value) ? ExitCode.ERROR_VALUE : ExitCode.OK;

@@ -5,9 +5,9 @@
 // localSplitter).
 
 import { BoardError, VirtualBoard, type VirtualBoardOptions } from "../board/virtual-board.js";
-import { STAT_NAMES, type StatId } from "../image/image.js";
+import { STAT_NAMES, Stat, type StatId } from "../image/image.js";
 import { BoardClient, hex8, type BoardInfoEx } from "./board-client.js";
-import type { LinkError } from "./errors.js";
+import { TimeoutError, type LinkError } from "./errors.js";
 
 export interface TargetEvents {
   /** One log line. */
@@ -32,8 +32,17 @@ export interface BoardTarget {
   interrupt(req?: number): void;
   /** Shows or stops events on `channel` (A..F) and `topic` (0..65535 or "*"). */
   watch(channel: string, topic: number | "*", on: boolean): Promise<void>;
-  /** Resolves when the board is idle (see BoardClient.settle for the link). */
-  drain(): Promise<void>;
+  /**
+   * Waits until the board is idle (see BoardClient.settle for the link): nothing queued
+   * and no more live tasks than `background` (the tasks that lived before the work being
+   * waited for, see liveTasks); at most `timeoutMs` when given. Resolves to how many
+   * tasks beyond `background` still ran or waited when it stopped (0: idle). A board keeps
+   * background tasks (a handler that waits on a timer, a loop) as long as they live, so
+   * callers that must return bound the wait.
+   */
+  drain(timeoutMs?: number, background?: number): Promise<number>;
+  /** Tasks alive on the board now (running, queued or waiting on an event or a timer). */
+  liveTasks(): Promise<number>;
   /** Unanswered request ids, oldest first. */
   pending(): number[];
   /** Name/value rows for `.stats`. */
@@ -74,8 +83,24 @@ export class VirtualTarget implements BoardTarget {
   async watch(channel: string, topic: number | "*", on: boolean): Promise<void> {
     this.board.watch(channel, topic, on);
   }
-  drain(): Promise<void> {
-    return this.board.drain();
+  async drain(timeoutMs?: number, background = 0): Promise<number> {
+    const idle = background > 0 ? this.board.drainTo(background) : this.board.drain();
+    if (timeoutMs === undefined) {
+      await idle;
+      return 0;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+    try {
+      if (await Promise.race([idle.then(() => true as const), expired])) return 0;
+    } finally {
+      clearTimeout(timer);
+    }
+    idle.catch(() => {}); // settles when the board closes or traps (reported elsewhere)
+    return Math.max(1, this.board.stat(Stat.TASKS) - background);
+  }
+  async liveTasks(): Promise<number> {
+    return this.board.stat(Stat.TASKS);
   }
   pending(): number[] {
     return this.board.pending();
@@ -136,8 +161,18 @@ export class LinkTarget implements BoardTarget {
   watch(channel: string, topic: number | "*", on: boolean): Promise<void> {
     return this.client.watch(channel, topic, on);
   }
-  drain(): Promise<void> {
-    return this.client.settle();
+  async drain(timeoutMs?: number, background = 0): Promise<number> {
+    try {
+      await this.client.settle({ background, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      return 0;
+    } catch (e) {
+      if (!(e instanceof TimeoutError) || timeoutMs === undefined) throw e;
+    }
+    const info = await this.client.info();
+    return Math.max(1, info.queued + (info.liveTasks ?? 0) - background);
+  }
+  async liveTasks(): Promise<number> {
+    return (await this.client.info()).liveTasks ?? 0;
   }
   pending(): number[] {
     return this.client.pending();

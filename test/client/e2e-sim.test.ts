@@ -181,6 +181,19 @@ describe.skipIf(!simExists).each(ENGINES)("end to end against `sxs sim --engine 
     expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} event B\/7: \[tick 1\]$/m);
   }, 30_000);
 
+  it("a task that lives on does not hold exec or run: a note after --wait, it goes on, later commands are not held", async () => {
+    const r = await runCli(["exec", ...port(), "--wait", "300", "(core/event/sub A 9 {(core/expr/await nil B 9 1000000) (core/util/log \"woke\" $result)}) (core/event/pub A 9 1)"], { timeoutMs: 20_000 });
+    expect(r).toMatchObject({ code: 0, stdout: "true\n", stderr: "sxs: 1 task still running after --wait 300 ms; they go on on the board\n" });
+    // the waiting handler is background now: it does not hold the next commands up
+    expect(await runCli(["exec", ...port(), "(core/kv/set bg 1)"], { timeoutMs: 20_000 })).toMatchObject({ code: 0, stdout: "true\n", stderr: "" });
+    const f = join(dir, "bg.slp");
+    writeFileSync(f, '(core/event/sub C 9 {(core/util/log "h" $data)})\n(core/event/pub C 9 2)\n');
+    expect(await runCli(["run", ...port(), f], { timeoutMs: 20_000 })).toMatchObject({ code: 0, stdout: "=> true\nh 2\n", stderr: "" });
+    // it went on: the event it waits for wakes it
+    const w = await runCli(["exec", ...port(), "(core/event/pub B 9 7)"], { timeoutMs: 20_000 });
+    expect(w).toMatchObject({ code: 0, stdout: "true\n", stderr: "log: woke 7\n" });
+  }, 60_000);
+
   it("interrupt stops a runaway: Ctrl-C on exec, and `sxs interrupt` for one left behind", async () => {
     const child = spawn(process.execPath, [BIN, "exec", ...port(), "(core/expr/await nil A 1 100000000)"], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
     let out = "";

@@ -102,6 +102,30 @@ describe("exec", () => {
     expect(trap.code).toBe(3);
     expect(trap.stderr).toMatch(/board failure: the image trapped/);
   });
+  it("a task that lives on (a handler waiting on a long timer) does not hold exec: --wait, then a note", async () => {
+    const live = '(core/event/sub A 1 {(core/expr/await nil B 1 1000000)}) (core/event/pub A 1 1)';
+    const r = await runCli(["exec", "--wait", "200", live], { timeoutMs: 20_000 });
+    expect(r).toMatchObject({ code: 0, stdout: "true\n", stderr: "sxs: 1 task still running after --wait 200 ms; they end with the board\n" });
+    const j = await runCli(["exec", "--json", "--wait", "0", live], { timeoutMs: 20_000 });
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stderr)).toEqual({ running: 1, waitMs: 0, goOn: false });
+    // what ends within the wait is waited for, and nothing is said
+    // (the handler's await times out 100 ms after the result: the handler ends with that error)
+    const late = await runCli(["exec", "(core/event/sub A 1 {(core/expr/await nil B 1 100)}) (core/event/pub A 1 1)"]);
+    expect(late).toMatchObject({ code: 0, stdout: "true\n", stderr: "log: error: A/1: core/expr/await: timeout\n" });
+    const f = file("loop.slp", `${live}\n(core/util/log "set up")\n`);
+    expect(await runCli(["run", "--wait", "100", f], { timeoutMs: 20_000 })).toMatchObject({
+      code: 0,
+      stdout: "set up\n=> true\n",
+      stderr: "sxs: 1 task still running after --wait 100 ms; they end with the board\n",
+    });
+    expect(await runCli(["repl", "--wait", "100"], { input: `${live}\n`, timeoutMs: 20_000 })).toMatchObject({
+      code: 0,
+      stdout: "=> true\n",
+      stderr: "sxs: 1 task still running after --wait 100 ms; they end with the board\n",
+    });
+    expect((await runCli(["run", "--transcript", "--wait", "5", f])).code).toBe(2);
+  });
   it("colour only on a TTY: never in a pipe, even without NO_COLOR", async () => {
     const r = await runCli(["exec", "(core/kv/get nope)"], { env: { NO_COLOR: "" } });
     expect(r.stdout).not.toContain("\x1b[");
