@@ -98,7 +98,10 @@ static void submit_answer(sxs_fw *fw, uint32_t req, int32_t r)
 {
     switch (r) {
     case 0: fw->more = 1; break;
-    case -2: sxs_fw_send_error(fw, req, SXS_ERR_NO_PROCESSOR, "no processor %u", (unsigned)fw->in.proc); break;
+    case -2:
+        sxs_fw_send_error(fw, req, SXS_ERR_NO_PROCESSOR, "no processor %u (the board has %u)", (unsigned)fw->in.proc,
+                          (unsigned)(fw->cfg.processors > 0 ? fw->cfg.processors : 1));
+        break;
     case -3: sxs_fw_send_error(fw, req, SXS_ERR_OUT_OF_MEMORY, "out of memory"); break;
     case -4: sxs_fw_send_error(fw, req, SXS_ERR_BAD_REQ, "request %u refused by the image", (unsigned)req); break;
     default: sxs_fw_send_error(fw, req, SXS_ERR_INTERNAL, "sxs_submit returned %d", (int)r); break;
@@ -335,7 +338,7 @@ static void do_flash_begin(sxs_fw *fw, const sxs_link_frag *f)
     } else target = slot;
     uint32_t cap = sxs_slot_size(fw->port->flash);
     if (size > cap) {
-        sxs_fw_send_error(fw, f->req, SXS_ERR_FLASH_TOO_LARGE, "image of %u bytes, a slot holds %u", (unsigned)size, (unsigned)cap);
+        sxs_fw_send_error(fw, f->req, SXS_ERR_FLASH_TOO_LARGE, "image of %u bytes does not fit a %u-byte slot", (unsigned)size, (unsigned)cap);
         return;
     }
     sxs_xfer_begin(&fw->xfer, f->req, target, size, crc);
@@ -471,7 +474,10 @@ static int handle(sxs_fw *fw, const sxs_link_frag *f)
     case SXS_MSG_FLASH_BEGIN: do_flash_begin(fw, f); break;
     case SXS_MSG_FLASH_DATA: do_flash_data(fw, f); break;
     case SXS_MSG_FLASH_COMMIT: do_flash_commit(fw, f); break;
-    default: sxs_fw_send_error(fw, f->req, SXS_ERR_UNKNOWN_TYPE, "unknown message type 0x%02x", (unsigned)f->type); break;
+    default:
+        if (sxs_msg_name(f->type)) sxs_fw_send_error(fw, f->req, SXS_ERR_UNKNOWN_TYPE, "unknown message type %s", sxs_msg_name(f->type));
+        else sxs_fw_send_error(fw, f->req, SXS_ERR_UNKNOWN_TYPE, "unknown message type 0x%02x", (unsigned)f->type);
+        break;
     }
     return CONSUMED;
 }

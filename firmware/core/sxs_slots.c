@@ -211,7 +211,8 @@ uint16_t sxs_xfer_check(sxs_flash_xfer *x, const sxs_flash_ops *f, uint32_t req,
                         char *msg, size_t cap)
 {
     if (!x->active || x->failed || x->req != req) {
-        snprintf(msg, cap, "no transfer %u in progress", (unsigned)req);
+        if (x->active && x->req == req) snprintf(msg, cap, "transfer %u failed", (unsigned)req);
+        else snprintf(msg, cap, "no transfer %u in progress", (unsigned)req);
         return SXS_ERR_FLASH_NO_TRANSFER;
     }
     if (x->received != x->size) {
@@ -224,7 +225,7 @@ uint16_t sxs_xfer_check(sxs_flash_xfer *x, const sxs_flash_ops *f, uint32_t req,
         return SXS_ERR_FLASH_WRITE;
     }
     if (crc != x->crc) {
-        snprintf(msg, cap, "CRC-32 of the received bytes is 0x%08x, FLASH_BEGIN said 0x%08x", (unsigned)crc,
+        snprintf(msg, cap, "the slot reads back with CRC-32 %08x, FLASH_BEGIN said %08x", (unsigned)crc,
                  (unsigned)x->crc);
         return SXS_ERR_FLASH_BAD_CRC;
     }

@@ -1032,7 +1032,7 @@ export class LinkServer {
       this.boardToLink.delete(sub.req);
       this.linkToBoard.delete(req);
       if (!(e instanceof BoardError)) return;
-      if (e.code === "no-processor") this.sendError(req, ErrorCode.NO_PROCESSOR, `no processor ${proc} (the image has ${board.processors})`);
+      if (e.code === "no-processor") this.sendError(req, ErrorCode.NO_PROCESSOR, `no processor ${proc} (the board has ${board.processors})`);
       else if (e.code === "out-of-memory") this.sendError(req, ErrorCode.OUT_OF_MEMORY, e.message);
       // closed, trap: the board goes away (reboot); the session goes with it
     });
@@ -1054,7 +1054,7 @@ export class LinkServer {
       return;
     }
     if (channel < 1 || channel > 6 || topic < -1 || topic > 0xffff) {
-      this.sendError(req, ErrorCode.BAD_ARGUMENT, `bad watch: channel ${channel}, topic ${topic}`);
+      this.sendError(req, ErrorCode.BAD_ARGUMENT, `channel ${channel} or topic ${topic} out of range`);
       return;
     }
     try {
@@ -1088,7 +1088,7 @@ export class LinkServer {
       return;
     }
     if (size > SLOT_SIZE) {
-      this.sendError(req, ErrorCode.FLASH_TOO_LARGE, `${size} bytes do not fit the ${SLOT_SIZE}-byte slot`);
+      this.sendError(req, ErrorCode.FLASH_TOO_LARGE, `image of ${size} bytes does not fit a ${SLOT_SIZE}-byte slot`);
       return;
     }
     this.transfer = { req, size, crc: crc >>> 0, slot: target, received: 0, erasedTo: 0, failed: false };
@@ -1097,13 +1097,17 @@ export class LinkServer {
 
   private onFlashData(req: number, offset: number, data: Uint8Array): void {
     const t = this.transfer;
-    if (!t || t.req !== req || t.failed) return;
+    if (!t || t.req !== req) {
+      this.sendError(req, ErrorCode.FLASH_NO_TRANSFER, `no transfer ${req} in progress`);
+      return;
+    }
+    if (t.failed) return; // one ERROR per transfer; the rest of its data is ignored
     const fail = (code: number, message: string) => {
       t.failed = true;
       this.sendError(req, code, message);
     };
     if (offset !== t.received || data.length === 0 || offset + data.length > t.size) {
-      fail(ErrorCode.FLASH_BAD_OFFSET, `data at ${offset}+${data.length}, expected offset ${t.received} of ${t.size}`);
+      fail(ErrorCode.FLASH_BAD_OFFSET, `data at offset ${offset}, expected ${t.received} (size ${t.size})`);
       return;
     }
     const p = this.slots.partition(t.slot);
@@ -1127,11 +1131,11 @@ export class LinkServer {
     const t = this.transfer;
     this.transfer = undefined;
     if (!t || t.req !== req || t.failed) {
-      this.sendError(req, ErrorCode.FLASH_NO_TRANSFER, t && t.failed ? `transfer ${req} failed` : `no transfer ${req} begun`);
+      this.sendError(req, ErrorCode.FLASH_NO_TRANSFER, t && t.req === req && t.failed ? `transfer ${req} failed` : `no transfer ${req} in progress`);
       return;
     }
     if (t.received !== t.size) {
-      this.sendError(req, ErrorCode.FLASH_INCOMPLETE, `${t.received} of ${t.size} bytes arrived`);
+      this.sendError(req, ErrorCode.FLASH_INCOMPLETE, `${t.received} of ${t.size} bytes received`);
       return;
     }
     const p = this.slots.partition(t.slot);

@@ -14,6 +14,8 @@ import { BootReason } from "../../host/link/messages.js";
 import { ABI_VERSION } from "../../host/image/image.js";
 import { BIN, ROOT, childPids, ensureDist, requireImage, runCli } from "../host/helpers.js";
 import { LinkClient, sleep, td, te, until, wasmBytes } from "./helpers.js";
+import type { Message, RawMessage } from "../../host/link/messages.js";
+import { decodeBoardInfoEx } from "../../host/client/board-client.js";
 
 interface SimProc {
   child: ChildProcessWithoutNullStreams;
@@ -281,4 +283,124 @@ describe.each(TEXT_ENGINES)("text mode, byte for byte, on `sxs sim --engine %s`"
     expect(await type("ab", "> ab")).toBe('ab\r\n=> @"core/expr/await: timeout"\r\n> ab');
     expect(await type("\x03", "> ")).toBe("^C\r\n> ");
   }, 60_000);
+});
+
+// Framed mode message for message (docs/link.md sections 8-11): the same requests, one at
+// a time, to every board; each answer (and the LOG and EVENT messages before it) must be
+// what the V8 board answers. Answers are compared as text: type, error code, payload.
+describe("framed mode, message for message, on every engine", () => {
+  const te8 = (s: string): Uint8Array => te.encode(s);
+  const execMsg = (req: number, text: string, proc: number): Message => ({ type: "EXEC", req, proc, textLength: te8(text).length, text: te8(text) });
+  /** An image file for a transfer: the real header over `wasm`. */
+  const imageOf = (wasm: Uint8Array, abi = ABI_VERSION): Uint8Array => buildImage(wasm, { abiVersion: abi });
+  /** FLASH_BEGIN (for `img`, or `begin` instead), its data in 1000-byte pieces (from `from`, up to `upTo`), FLASH_COMMIT. */
+  const transfer = (req: number, img: Uint8Array, o: { crc?: number; from?: number; upTo?: number } = {}): Message[] => {
+    const out: Message[] = [{ type: "FLASH_BEGIN", req, size: img.length, crc: o.crc ?? crc32(img), slot: 0xff }];
+    for (let off = o.from ?? 0; off < (o.upTo ?? img.length); off += 1000)
+      out.push({ type: "FLASH_DATA", req, offset: off, data: img.subarray(off, Math.min(off + 1000, img.length)) });
+    out.push({ type: "FLASH_COMMIT", req, flags: 1 });
+    return out;
+  };
+  const notWasm = imageOf(new Uint8Array(3000).fill(0x41));
+  const script: Array<{ name: string; m: (req: number) => Message | RawMessage | Message[]; answers?: number }> = [
+    { name: "EXEC a value", m: (req) => execMsg(req, "(core/kv/set k 1)", 0) },
+    { name: "EXEC an error value", m: (req) => execMsg(req, "(core/kv/get no!)", 0) },
+    { name: "EXEC unparsable", m: (req) => execMsg(req, "(core/kv/get", 0) },
+    { name: "EXEC empty", m: (req) => execMsg(req, "", 0) },
+    { name: "EXEC on a processor the board lacks", m: (req) => execMsg(req, "1", 7) },
+    { name: "EXEC that logs", m: (req) => execMsg(req, '(core/util/log "a\\nb" 2)', 0) },
+    { name: "WATCH on", m: (req) => ({ type: "WATCH", req, channel: 1, on: true, topic: 5 }) },
+    { name: "EXEC that publishes (watched)", m: (req) => execMsg(req, "(core/event/pub A 5 [x])", 0) },
+    { name: "WATCH off", m: (req) => ({ type: "WATCH", req, channel: 1, on: false, topic: 5 }) },
+    { name: "EXEC that publishes (not watched)", m: (req) => execMsg(req, "(core/event/pub A 5 [y])", 0) },
+    { name: "WATCH a channel that does not exist", m: (req) => ({ type: "WATCH", req, channel: 9, on: true, topic: 5 }) },
+    { name: "PING", m: (req) => ({ type: "PING", req, data: te8("ping \x00\xff") }) },
+    { name: "INTERRUPT of nothing", m: () => ({ type: "INTERRUPT", req: 0 }) },
+    { name: "a message type the board does not know", m: (req) => ({ type: 0x6e, req, payload: te8("?") }) },
+    { name: "a board-to-host type sent to the board", m: (req) => ({ type: "PONG", req, data: te8("") }) },
+    { name: "FLASH_DATA without a transfer", m: (req) => ({ type: "FLASH_DATA", req, offset: 0, data: te8("x") }) },
+    { name: "FLASH_COMMIT without a transfer", m: (req) => ({ type: "FLASH_COMMIT", req, flags: 0 }) },
+    { name: "FLASH_BEGIN larger than a slot", m: (req) => ({ type: "FLASH_BEGIN", req, size: 4 << 20, crc: 0, slot: 0xff }) },
+    { name: "FLASH_BEGIN into the running slot", m: (req) => ({ type: "FLASH_BEGIN", req, size: 100, crc: 0, slot: 0 }) },
+    { name: "FLASH_BEGIN into a slot that does not exist", m: (req) => ({ type: "FLASH_BEGIN", req, size: 100, crc: 0, slot: 5 }) },
+    { name: "a transfer with data at the wrong offset", m: (req) => transfer(req, notWasm, { from: 1000 }), answers: 3 },
+    { name: "a transfer that stops short", m: (req) => transfer(req, notWasm, { upTo: 2000 }), answers: 2 },
+    { name: "a transfer whose CRC is wrong", m: (req) => transfer(req, notWasm, { crc: 1234 }), answers: 2 },
+    { name: "a transfer of an image that is not Wasm", m: (req) => transfer(req, notWasm), answers: 2 },
+    { name: "a transfer of an image for ABI 99", m: (req) => transfer(req, imageOf(wasmBytes(), 99)), answers: 2 },
+    { name: "EXEC after all that", m: (req) => execMsg(req, "(core/kv/get k)", 0) },
+  ];
+
+  /** The answers of one board, as text lines. */
+  async function answers(engine: string): Promise<string[]> {
+    const sim = await startSim(["--engine", engine]);
+    const port = await openPort(sim.path);
+    const client = new LinkClient((b) => port.write(Buffer.from(b)));
+    port.on("data", (d: Buffer) => client.input(new Uint8Array(d)));
+    const out: string[] = [];
+    try {
+      await client.connect();
+      for (const step of script) {
+        const req = client.req();
+        const made = step.m(req);
+        const msgs = Array.isArray(made) ? made : [made];
+        const from = client.messages.length;
+        for (const m of msgs) {
+          if (typeof m.type === "number") client.driver.send(m as RawMessage);
+          else client.send(m as Message);
+        }
+        // the answers with this request id (a message the board does not answer shows as
+        // nothing after 1.5 s)
+        const answered = (): number => client.messages.slice(from).filter((a) => a.req === req && ["OK", "ERROR", "RESULT", "PONG"].includes(a.type)).length;
+        await until(() => answered() >= (step.answers ?? 1), 1500, step.name).catch(() => undefined);
+        // then until the board is idle (INFO comes behind every LOG and EVENT sent before
+        // it), so that what a request set off is counted with it on every board
+        for (let k = 0; k < 50; k++) {
+          const ir = client.req();
+          const info = await client.call({ type: "GET_INFO", req: ir });
+          const payload = client.infoPayloads[client.infoPayloads.length - 1]!;
+          const ex = info.type === "INFO" ? decodeBoardInfoEx(info.info, payload) : undefined;
+          client.messages.splice(client.messages.indexOf(info), 1);
+          if (ex && ex.queued === 0 && (ex.liveTasks ?? 0) === 0) break;
+          await sleep(10);
+        }
+        const got = client.messages.slice(from).map((a) => {
+          switch (a.type) {
+            case "RESULT":
+              return `RESULT ${td.decode(a.value)}`;
+            case "ERROR":
+              return `ERROR ${a.code} ${td.decode(a.message)}`;
+            case "LOG":
+              return `LOG ${td.decode(a.text)}`;
+            case "EVENT":
+              return `EVENT ${a.channel}/${a.topic} ${td.decode(a.data)}`;
+            case "PONG":
+              return `PONG ${Buffer.from(a.data).toString("hex")}`;
+            case "OK":
+              return `OK ${a.value}`;
+            default:
+              return a.type;
+          }
+        });
+        out.push(`${step.name}: ${got.join(" | ")}`);
+      }
+    } finally {
+      client.close();
+      await closePort(port);
+      sim.child.kill("SIGTERM");
+      await sim.exit;
+    }
+    return out;
+  }
+
+  it(`${TEXT_ENGINES.join(", ")}: the same answers`, async () => {
+    const all: Record<string, string[]> = {};
+    for (const engine of TEXT_ENGINES) all[engine] = await answers(engine);
+    if (process.env.SXS_SHOW_ANSWERS) console.log(JSON.stringify(all, null, 1));
+    const v8 = all["v8"]!;
+    expect(v8[0]).toBe("EXEC a value: RESULT true");
+    expect(v8.filter((l) => l.endsWith(": "))).toEqual([]); // every step was answered
+    expect(v8.find((l) => l.startsWith("a transfer whose CRC is wrong"))).toMatch(/: OK 1 \| ERROR 22 /);
+    for (const engine of TEXT_ENGINES.slice(1)) expect(all[engine], engine).toEqual(v8);
+  }, 120_000);
 });
