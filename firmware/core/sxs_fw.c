@@ -538,7 +538,8 @@ static void input(sxs_fw *fw, const uint8_t *b, size_t n)
         else if (r == SXS_TEXT_CTRL_C) sxs_fw_text_interrupt(fw);
         else if (r == SXS_TEXT_TOO_LONG) {
             sxs_fw_outf(fw, "sxs: line longer than %u bytes dropped\r\n", (unsigned)sizeof fw->rx_buf - 2);
-            fw->prompt_shown = 0; /* the prompt comes when nothing runs (text_work) */
+            sxs_text_drop_form(&fw->text); /* with the lines of its form before it */
+            fw->prompt_shown = 0;          /* the prompt comes when nothing runs (text_work) */
         }
     }
     if (i < n && fw->mode == SXS_FW_FRAMED) sxs_link_receive(&fw->link, b + i, n - i, sxs_fw_ms(fw));

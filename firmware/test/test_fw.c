@@ -362,6 +362,21 @@ static void text_mode(void)
     h->text.n = 0;
     type_text(h, "(core/expr/await 1 A 1 300)\r(core/kv/get a)\r");
     CHECK(wait_text(h, "=> @\"core/expr/await: timeout\"\r\n=> 41\r\n> ", 2000) || wait_text(h, "=> 41\r\n> ", 10));
+    /* a line longer than the buffer is dropped with the form it continues */
+    h->text.n = 0;
+    type_text(h, "(core/util/log\r");
+    CHECK(wait_text(h, ".. ", 1000));
+    {
+        static char big[9002];
+        memset(big, 'x', 9000);
+        big[9000] = '\r';
+        big[9001] = 0;
+        type_text(h, big);
+    }
+    CHECK(wait_text(h, "sxs: line longer than 8190 bytes dropped\r\n> ", 1000));
+    h->text.n = 0;
+    type_text(h, "7\r");
+    CHECK(wait_text(h, "7\r\n=> 7\r\n> ", 1000));
     /* a NUL discards the line being typed; ENTER switches to frames */
     h->text.n = 0;
     type_text(h, "garbage");
