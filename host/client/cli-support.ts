@@ -170,9 +170,9 @@ export async function drainAfterResult(
 /**
  * Runs one request on an open board as `exec` and `run` do: the watches set, Ctrl-C
  * interrupting it (twice: closing the board), the log lines and events that follow it
- * drained (up to `waitMs`), stdout flushed. Exit code: interrupted, an error value, or ok; a broken link is
- * reported (exit 3). The board is closed in every case. `request` sends it and resolves
- * to its result.
+ * drained (see drainAfterResult), stdout flushed. Exit code: interrupted, an error value,
+ * or ok; a broken link is reported (exit 3). The board is closed in every case.
+ * `request` sends it and resolves to its result.
  */
 export async function runOnBoard(
   io: CliIO,
