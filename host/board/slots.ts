@@ -191,7 +191,13 @@ export async function checkModule(module: WebAssembly.Module, kv: KvFlash | unde
   } catch (e) {
     throw new ImageRejected(ErrorCode.IMAGE_REJECTED, `sxs_init trapped: ${(e as Error).message}`, RollbackReason.TRAP);
   }
-  if (init !== 0) throw new ImageRejected(ErrorCode.IMAGE_REJECTED, `sxs_init returned ${init}`, RollbackReason.INIT);
+  // the same words as the firmware's (core/sxs_fw_image.c): docs/abi.md's two failures
+  if (init !== 0)
+    throw new ImageRejected(
+      ErrorCode.IMAGE_REJECTED,
+      `sxs_init failed: ${init} (${init === -2 ? "the K/V log could not be loaded" : "out of memory"})`,
+      RollbackReason.INIT,
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { crc32 } from "../../host/link/crc32.js";
 import { buildImage } from "../../host/link/image-header.js";
 import { BootReason } from "../../host/link/messages.js";
 import { ABI_VERSION } from "../../host/image/image.js";
-import { BIN, ROOT, childPids, ensureDist, requireImage, runCli } from "../host/helpers.js";
+import { BIN, ROOT, childPids, ensureDist, fakeWasm, requireImage, runCli } from "../host/helpers.js";
 import { LinkClient, sleep, td, te, until, wasmBytes } from "./helpers.js";
 import type { Message, RawMessage } from "../../host/link/messages.js";
 import { decodeBoardInfoEx } from "../../host/client/board-client.js";
@@ -328,6 +328,7 @@ describe("framed mode, message for message, on every engine", () => {
     { name: "a transfer whose CRC is wrong", m: (req) => transfer(req, notWasm, { crc: 1234 }), answers: 2 },
     { name: "a transfer of an image that is not Wasm", m: (req) => transfer(req, notWasm), answers: 2 },
     { name: "a transfer of an image for ABI 99", m: (req) => transfer(req, imageOf(wasmBytes(), 99)), answers: 2 },
+    { name: "a transfer of an image whose sxs_init fails", m: (req) => transfer(req, imageOf(fakeWasm({ initResult: -1 }))), answers: 2 },
     { name: "EXEC after all that", m: (req) => execMsg(req, "(core/kv/get k)", 0) },
   ];
 
