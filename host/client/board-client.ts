@@ -710,10 +710,20 @@ export class BoardClient {
     const t = topic === "*" ? -1 : topic;
     const key = `${ch}:${t}`;
     const count = this.watches.get(key) ?? 0;
-    if (count === 0) await this.watch(ch, t, true);
-    this.watches.set(key, (this.watches.get(key) ?? 0) + (count === 0 ? 0 : 1));
+    // the handler first: the board may send an event right behind the WATCH's OK, in
+    // the same read, before the await below resumes
     const sub = { channel: ch, topic: t, handler };
     this.subscribers.push(sub);
+    if (count === 0) {
+      try {
+        await this.watch(ch, t, true);
+      } catch (e) {
+        const i = this.subscribers.indexOf(sub);
+        if (i >= 0) this.subscribers.splice(i, 1);
+        throw e;
+      }
+    }
+    this.watches.set(key, (this.watches.get(key) ?? 0) + (count === 0 ? 0 : 1));
     let done = false;
     return async () => {
       if (done) return;

@@ -83,6 +83,14 @@ describe("connect and requests", () => {
     expect(got).toHaveLength(1);
   });
 
+  it("an event right behind the WATCH's OK reaches the new subscriber", async () => {
+    const { client } = await setup({ board: { eventOnWatch: "first" } });
+    const got: string[] = [];
+    await client.subscribe("C", 7, (payload) => got.push(payload));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toEqual(["first"]);
+  });
+
   it("ERROR for an EXEC rejects it with the board's code", async () => {
     const { client } = await setup();
     const e = await client.exec("x", { processor: 5 }).catch((x: unknown) => x);

@@ -40,6 +40,8 @@ export interface FakeBoardOptions {
   /** Never answer anything (a dead board / a wrong device). */
   mute?: boolean;
   slotSize?: number;
+  /** Raise this event on the watched channel and topic right behind the WATCH's OK (an event already due). */
+  eventOnWatch?: string;
 }
 
 export class FakeBoard {
@@ -159,6 +161,8 @@ export class FakeBoard {
           if (m.on) this.watches.add(k);
           else this.watches.delete(k);
           this.send({ type: "OK", req: m.req, value: 0 });
+          if (m.on && this.opts.eventOnWatch !== undefined && m.topic >= 0)
+            this.send({ type: "EVENT", req: 0, channel: m.channel, topic: m.topic, data: te.encode(this.opts.eventOnWatch) });
         }
         return true;
       case "PING":
