@@ -10,6 +10,7 @@ import { buildImage } from "../../host/link/image-header.js";
 import { BootReason, CommitFlag, ErrorCode, ResetFlag, RollbackReason, StateFlag, type Message } from "../../host/link/messages.js";
 import { ABI_VERSION } from "../../host/image/image.js";
 import { fakeImage, rig, sleep, td, te, until, wasmBytes, type Rig } from "./helpers.js";
+import { playTextSession } from "./text-session.js";
 
 let current: Rig | undefined;
 async function open(o: Parameters<typeof rig>[0] = {}): Promise<Rig> {
@@ -315,33 +316,10 @@ describe("RESET, LEAVE and text mode", () => {
     await until(() => r.server.mode === "text", 3000, "text mode");
   });
 
-  it("text mode: echo, erase, continuation lines, Ctrl-C of running and queued lines, escape sequences", async () => {
-    const r = await open({ maxSteps: 2 ** 31 - 1 });
-    const type = async (s: string | Uint8Array, want: string): Promise<string> => {
-      const mark = r.raw().length;
-      r.pair.a.write(Buffer.from(s));
-      await until(() => r.raw().slice(mark).includes(want), 3000, JSON.stringify(want));
-      return r.raw().slice(mark);
-    };
+  it("text mode: the session of test/board/text-session.ts, byte for byte", async () => {
+    const r = await open();
     await until(() => r.raw().endsWith("> "), 2000, "the prompt");
-    expect(await type("12x\x7f3\r", "=> 123\r\n> ")).toBe("12x\b \b3\r\n=> 123\r\n> ");
-    expect(await type("(core/util/log\r", ".. ")).toBe("(core/util/log\r\n.. ");
-    // LF ends a line too; the string is still open, so a continuation prompt
-    expect(await type(' "a\nb")\r', "=> true\r\n> ")).toBe(' "a\r\n.. b")\r\nlog: a\r\nb\r\n=> true\r\n> ');
-    expect(await type("   \r", "> ")).toBe("   \r\n> ");
-    expect(await type("\x1b[A\x1b[D7\r", "> ")).toBe("7\r\n=> 7\r\n> ");
-    expect(await type("abc\x03", "> ")).toBe("abc^C\r\n> ");
-    expect(await type("\x00", "")).toBe("");
-    // a NUL discards the partial line
-    expect(await type("99\x0012\r\n", "=> 12\r\n> ")).toBe("9912\r\n=> 12\r\n> ");
-    // Ctrl-C while a request runs and another line waits: both end as interrupted
-    await type(Array.from({ length: 10 }, (_, i) => `(core/kv/set s:${i} ${i})`).join(" ") + "\r", "=> true\r\n> ");
-    let loop = "1";
-    for (let i = 0; i < 9; i++) loop = `(core/kv/iterate "s:" 0 10 {${loop}})`;
-    await type(`${loop}\r5\r`, "5\r\n");
-    await sleep(100);
-    expect(await type("\x03", '> ')).toBe('^C\r\n=> @"interrupted"\r\n=> @"interrupted"\r\n> ');
-    expect(await type("6\r", "> ")).toBe("6\r\n=> 6\r\n> ");
+    await playTextSession((b) => r.pair.a.write(b), () => r.raw(), until);
   });
 });
 

@@ -14,6 +14,7 @@ import { BootReason } from "../../host/link/messages.js";
 import { ABI_VERSION } from "../../host/image/image.js";
 import { BIN, ROOT, childPids, ensureDist, fakeWasm, requireImage, runCli } from "../host/helpers.js";
 import { LinkClient, sleep, td, te, until, wasmBytes } from "./helpers.js";
+import { playTextSession } from "./text-session.js";
 import type { Message, RawMessage } from "../../host/link/messages.js";
 import { decodeBoardInfoEx } from "../../host/client/board-client.js";
 
@@ -253,37 +254,8 @@ describe.each(TEXT_ENGINES)("text mode, byte for byte, on `sxs sim --engine %s`"
     await sim.exit;
   });
 
-  async function type(s: string, want: string): Promise<string> {
-    const mark = seen.length;
-    port.write(Buffer.from(s, "latin1"));
-    await until(() => seen.slice(mark).includes(want), 10_000, `${JSON.stringify(want)} after ${JSON.stringify(s)}; got ${JSON.stringify(seen.slice(mark))}`);
-    return seen.slice(mark);
-  }
-
-  it("echo, erase, line ends, continuation, blank lines, escapes, NUL, Ctrl-C, queued lines", async () => {
-    expect(await type("\r", "> ")).toBe("\r\n> ");
-    expect(await type("12x\x7f3\r", "=> 123\r\n> ")).toBe("12x\b \b3\r\n=> 123\r\n> ");
-    expect(await type("(core/util/log\r", ".. ")).toBe("(core/util/log\r\n.. ");
-    // LF ends a line too; the string is still open, so another continuation prompt; a log
-    // line's LF goes on without the prefix
-    expect(await type(' "a\nb")\r', "=> true\r\n> ")).toBe(' "a\r\n.. b")\r\nlog: a\r\nb\r\n=> true\r\n> ');
-    expect(await type("   \r", "> ")).toBe("   \r\n> ");
-    expect(await type("\x1b[A\x1b[D7\r", "> ")).toBe("7\r\n=> 7\r\n> ");
-    expect(await type("abc\x03", "> ")).toBe("abc^C\r\n> ");
-    expect(await type("99\x0012\r\n", "=> 12\r\n> ")).toBe("9912\r\n=> 12\r\n> ");
-    expect(await type("(core/kv/get\x08\x08\x08set t \"\tx\")\r", "> ")).toBe('(core/kv/get\b \b\b \b\b \bset t "\tx")\r\n=> true\r\n> ');
-    expect(await type("(core/kv/get t)\r", "> ")).toBe('(core/kv/get t)\r\n=> "\\tx"\r\n> ');
-    // a request that waits, a line typed behind it: Ctrl-C ends both
-    await type("(core/expr/await nil A 1 100000000)\r5\r", "5\r\n");
-    await sleep(300);
-    expect(seen.endsWith("5\r\n")).toBe(true); // nothing answered yet
-    expect(await type("\x03", '=> @"interrupted"\r\n> ')).toBe('^C\r\n=> @"interrupted"\r\n=> @"interrupted"\r\n> ');
-    expect(await type("6\r", "> ")).toBe("6\r\n=> 6\r\n> ");
-    // a result that comes while a line is being typed: on its own line, then the prompt
-    // and the typed bytes again
-    await type("(core/expr/await nil A 1 1500)\r", "\r\n"); // "ab" is typed well before it times out
-    expect(await type("ab", "> ab")).toBe('ab\r\n=> @"core/expr/await: timeout"\r\n> ab');
-    expect(await type("\x03", "> ")).toBe("^C\r\n> ");
+  it("echo, erase, line ends, continuation, blank lines, escapes, NUL, Ctrl-C, queued lines, output while typing", async () => {
+    await playTextSession((b) => port.write(b), () => seen, until);
   }, 60_000);
 });
 
