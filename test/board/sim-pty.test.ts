@@ -371,6 +371,7 @@ describe("framed mode, message for message, on every engine", () => {
   it(`${TEXT_ENGINES.join(", ")}: the same answers`, async () => {
     const all: Record<string, string[]> = {};
     for (const engine of TEXT_ENGINES) all[engine] = await answers(engine);
+    // SXS_SHOW_ANSWERS=1 prints every board's answers (to see a difference whole)
     if (process.env.SXS_SHOW_ANSWERS) console.log(JSON.stringify(all, null, 1));
     const v8 = all["v8"]!;
     expect(v8[0]).toBe("EXEC a value: RESULT true");
