@@ -8,8 +8,6 @@
 #include "sxs_fw_internal.h"
 #include "sxs_msg.h"
 
-static const char interrupted_value[] = SXS_FW_INTERRUPTED;
-
 /* ---- INTERRUPT ------------------------------------------------------------------------ */
 
 /* Interrupt every unanswered request of the host (text 0) or of text mode (text 1) in
@@ -133,7 +131,7 @@ static int exec_first(sxs_fw *fw, const sxs_link_frag *f)
     uint32_t have = f->len - 5u;
     int more = (f->flags & SXS_FLAG_MORE) != 0;
     if (f->mark) {
-        sxs_fw_send_msg(fw, SXS_MSG_RESULT, req, NULL, 0, (const uint8_t *)interrupted_value, sizeof interrupted_value - 1, 0);
+        sxs_fw_send_msg(fw, SXS_MSG_RESULT, req, NULL, 0, (const uint8_t *)SXS_FW_INTERRUPTED, sizeof SXS_FW_INTERRUPTED - 1, 0);
         skip_rest(fw, f);
         return CONSUMED;
     }
@@ -231,7 +229,7 @@ static int exec_next(sxs_fw *fw, const sxs_link_frag *f)
     if (!m && !more) {
         fw->in.active = 0;
         if (fw->in.interrupted) {
-            sxs_fw_send_msg(fw, SXS_MSG_RESULT, req, NULL, 0, (const uint8_t *)interrupted_value, sizeof interrupted_value - 1, 0);
+            sxs_fw_send_msg(fw, SXS_MSG_RESULT, req, NULL, 0, (const uint8_t *)SXS_FW_INTERRUPTED, sizeof SXS_FW_INTERRUPTED - 1, 0);
             return CONSUMED;
         }
         int32_t r = 0;

@@ -444,10 +444,7 @@ export class VirtualBoard {
    * timers are run by advancing the time). Rejects if the image traps.
    */
   drain(): Promise<void> {
-    if (this.dead) return Promise.reject(this.dead);
-    if (this.closed) return Promise.resolve();
-    this.kick();
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    return this.waitIdle(undefined);
   }
 
   /**
@@ -456,10 +453,14 @@ export class VirtualBoard {
    * Rejects if the image traps.
    */
   drainTo(live: number): Promise<void> {
+    return this.waitIdle(live);
+  }
+
+  private waitIdle(live: number | undefined): Promise<void> {
     if (this.dead) return Promise.reject(this.dead);
     if (this.closed) return Promise.resolve();
     this.kick();
-    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject, live }));
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject, ...(live !== undefined ? { live } : {}) }));
   }
 
   /** Resolves the drainTo waiters whose number of live tasks is reached (the board is idle). */

@@ -99,6 +99,28 @@ describe("logs and events", () => {
     expect(seen).toEqual(["=> true", "log: Handler 1: hello world", "log: Handler 2: hello world"]);
   });
 
+  it("drainTo(n): idle with n tasks left waiting (background) counts; drain() waits for them too", async () => {
+    const b = await board();
+    const seen = record(b);
+    // a background task: a handler waiting 1000 s for an event
+    await b.exec("(core/event/sub A 1 {(core/expr/await nil B 1 1000000)}) (core/event/pub A 1 1)");
+    await b.drainTo(1);
+    expect(b.stat(Stat.TASKS)).toBe(1);
+    // new work whose handler logs: drainTo(1) waits for that log, not for the background task
+    seen.length = 0;
+    await b.exec('(core/event/sub C 2 {(core/util/log "h" $data)}) (core/event/pub C 2 5)');
+    await b.drainTo(1);
+    expect(seen).toEqual(["=> true", "log: h 5"]);
+    // drain() needs every task gone: it is still waiting 100 ms later
+    let drained = false;
+    void b.drain().then(() => (drained = true), () => {});
+    await new Promise((r) => setTimeout(r, 100));
+    expect(drained).toBe(false);
+    await b.exec("(core/event/pub B 1 0)"); // wakes the background task, which then ends
+    await b.drain();
+    expect(b.stat(Stat.TASKS)).toBe(0);
+  });
+
   it("logs emitted while a request runs come before its result", async () => {
     const b = await board();
     const seen = record(b);
